@@ -1,0 +1,50 @@
+# The one entry point: make run, make test, make check, make bench.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+TRANSLATIONS := consult/translations
+PO := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: run test check lint typecheck bench translations extract clean
+
+$(BIN)/consult: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+%.mo: %.po | $(BIN)/consult
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+translations: $(BIN)/consult $(MO)
+
+run: translations
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/consult setup
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/consult serve --bind $(HOST):$(PORT) --workers 2
+
+test: translations
+	$(BIN)/pytest -q
+
+lint: $(BIN)/consult
+	$(BIN)/ruff check consult tests bench
+	$(BIN)/ruff format --check consult tests bench
+
+typecheck: $(BIN)/consult
+	$(BIN)/mypy consult
+
+check: lint typecheck test
+
+bench: translations
+	$(BIN)/python bench/tally_bench.py
+
+# Refresh the .pot and merge new strings into the catalogues (for developers).
+extract: $(BIN)/consult
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(TRANSLATIONS)/messages.pot --no-location --sort-output --ignore-dirs='.* instance __pycache__' .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	find $(TRANSLATIONS) -name '*.mo' -delete

@@ -1,0 +1,44 @@
+"""consult: residents decide what their compound's renovation should fix first."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from consult import config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the application: config, extensions, blueprints, CLI."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("CONSULT_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(config.DEFAULTS)
+    app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'consult.db'}"
+    if test_config is None:
+        app.config.update(config.from_environment())
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config.secret_key_for(Path(app.instance_path))
+
+    from consult import cli, db, errors, i18n, security
+    from consult.residents import bp as residents_bp
+
+    db.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(residents_bp)
+    cli.init_app(app)
+    return app

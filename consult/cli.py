@@ -1,0 +1,145 @@
+"""The `consult` command line (also `flask --app consult`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from consult.db import create_schema, get_engine, session_scope
+
+
+def _create_app() -> Flask:
+    from consult import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Resident consultation for the renovation of old housing compounds."""
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create the schema and the standard catalogue (safe to run again)."""
+    from consult.services.seed import seed_catalog
+
+    create_schema(get_engine())
+    with session_scope() as session:
+        added = seed_catalog(session)
+    click.echo(f"Schema ready; {added} catalogue items added.")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Create the demo city when the database has no compound yet."""
+    from consult.services.seed import is_empty, seed_demo
+
+    create_schema(get_engine())
+    with session_scope() as session:
+        if not is_empty(session):
+            click.echo("The database already has compounds; demo data not added.")
+            return
+        seed_demo(session)
+    click.echo("Demo city created: 东庄小区 (dongzhuang), 中和街小区 (zhonghejie).")
+
+
+@click.command("setup")
+@click.option(
+    "--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST or 127.0.0.1"
+)
+@click.option("--port", default=lambda: os.environ.get("PORT", "5000"), show_default="PORT or 5000")
+@click.pass_context
+def setup_command(ctx: click.Context, host: str, port: str) -> None:
+    """Create the schema, seed the demo when empty, and print where to look."""
+    ctx.invoke(init_db_command)
+    ctx.invoke(seed_demo_command)
+    base = f"http://{host}:{port}"
+    click.echo("")
+    click.echo(f"  consult is at        {base}/")
+    click.echo(f"  东庄小区 survey       {base}/c/dongzhuang")
+    click.echo(f"  中和街小区 survey     {base}/c/zhonghejie")
+    click.echo(f"  results              {base}/c/dongzhuang/results")
+    click.echo(f"  poster (print A4)    {base}/c/dongzhuang/poster")
+    click.echo(f"  English              {base}/c/dongzhuang?lang=en")
+    click.echo("")
+
+
+@click.command("serve")
+@click.option(
+    "--bind",
+    default=lambda: f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}",
+)
+@click.option("--workers", default=2, type=click.IntRange(1, 64), show_default=True)
+@click.option("--timeout", default=30, type=int, show_default=True)
+def serve_command(bind: str, workers: int, timeout: int) -> None:
+    """Serve with gunicorn (one app per worker)."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options = {
+                "bind": bind,
+                "workers": workers,
+                "timeout": timeout,
+                "accesslog": "-",
+                "graceful_timeout": 10,
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return _create_app()
+
+    Server().run()
+
+
+@click.command("export-ballots")
+@click.option("--compound", "code", required=True, help="The compound's code, e.g. dongzhuang.")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-")
+@with_appcontext
+def export_ballots_command(code: str, output: Any) -> None:
+    """Write a compound's current ballots as consult.ballots/1 JSON."""
+    from consult.services.places import compound_by_code
+    from consult.services.surveys import current_survey
+    from consult.services.tallies import ballots_document
+
+    with session_scope() as session:
+        compound = compound_by_code(session, code)
+        if compound is None:
+            raise click.ClickException(f"no compound has the code {code!r}")
+        survey = current_survey(session, compound)
+        if survey is None:
+            raise click.ClickException(f"compound {code!r} has no survey yet")
+        document = ballots_document(session, compound, survey)
+    json.dump(document, output, ensure_ascii=False, indent=1)
+    output.write("\n")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on the app's CLI."""
+    for command in (
+        init_db_command,
+        seed_demo_command,
+        setup_command,
+        serve_command,
+        export_ballots_command,
+    ):
+        app.cli.add_command(command)
+    try:
+        from consult.tally_cli import tally_command
+    except ImportError:  # pragma: no cover - only while the engine's CLI is missing
+        return
+    app.cli.add_command(tally_command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Configuration: defaults here, CONSULT_* environment variables, then instance/config.py."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # The UI speaks Simplified Chinese unless a person asks for English.
+    "BABEL_DEFAULT_LOCALE": "zh_Hans",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "LANGUAGES": ("zh_Hans", "en"),
+    # A resident may leave the survey open on the kitchen table for a while.
+    "WTF_CSRF_TIME_LIMIT": 24 * 3600,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "MAX_CONTENT_LENGTH": 256 * 1024,
+    "COMMENT_MAX_LENGTH": 500,
+    "RANK_DEPTH": 3,
+    # Public figures drawn from fewer households than this are withheld.
+    "PUBLIC_MIN_COUNT": 5,
+    "SEND_FILE_MAX_AGE_DEFAULT": 7 * 24 * 3600,
+}
+
+
+def secret_key_for(instance_path: Path) -> str:
+    """Return the instance's secret key, generating and keeping it on first use."""
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def from_environment() -> dict[str, Any]:
+    """Read CONSULT_* variables (CONSULT_DATABASE_URL -> DATABASE_URL)."""
+    return {
+        key.removeprefix("CONSULT_"): value
+        for key, value in os.environ.items()
+        if key.startswith("CONSULT_") and not key.startswith("CONSULT_TEST_")
+    }

@@ -1,0 +1,82 @@
+"""Languages (Simplified Chinese by default, English on request) and the large-text switch."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Flask, g, request
+from flask.wrappers import Response
+from flask_babel import Babel, format_date, get_locale
+
+LANG_COOKIE = "lang"
+SIZE_COOKIE = "size"
+ONE_YEAR = 365 * 24 * 3600
+#: Words people put in ?lang= mapped to our locales.
+LANG_ALIASES = {
+    "zh": "zh_Hans",
+    "zh_hans": "zh_Hans",
+    "zh-hans": "zh_Hans",
+    "zh-cn": "zh_Hans",
+    "zh_cn": "zh_Hans",
+    "en": "en",
+}
+
+
+def _asked_locale() -> str | None:
+    """Return the locale named by ?lang=, if it is one we speak."""
+    return LANG_ALIASES.get(request.args.get("lang", "").strip().lower())
+
+
+def select_locale() -> str:
+    """Pick the locale: ?lang=, then the cookie, then Simplified Chinese."""
+    asked = _asked_locale()
+    if asked:
+        return asked
+    cookie = request.cookies.get(LANG_COOKIE, "")
+    return cookie if cookie in ("zh_Hans", "en") else "zh_Hans"
+
+
+def large_text() -> bool:
+    """Return whether the person asked for large text (?size= or its cookie)."""
+    asked = request.args.get("size")
+    if asked in ("large", "normal"):
+        return asked == "large"
+    return request.cookies.get(SIZE_COOKIE) == "large"
+
+
+def remember_choices(response: Response) -> Response:
+    """Keep a ?lang= or ?size= choice in a cookie for the next pages."""
+    asked = _asked_locale()
+    if asked:
+        response.set_cookie(LANG_COOKIE, asked, max_age=ONE_YEAR, samesite="Lax", httponly=True)
+    size = request.args.get("size")
+    if size in ("large", "normal"):
+        response.set_cookie(SIZE_COOKIE, size, max_age=ONE_YEAR, samesite="Lax", httponly=True)
+    return response
+
+
+def html_lang() -> str:
+    """Return the BCP 47 tag for <html lang>."""
+    return "en" if str(get_locale()).startswith("en") else "zh-Hans"
+
+
+def format_day(day: date) -> str:
+    """Format a date as people of the locale write it (2026年12月26日 / December 26, 2026)."""
+    return format_date(day, format="long")
+
+
+def init_app(app: Flask) -> None:
+    """Register Flask-Babel and the template helpers."""
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    Babel(app, locale_selector=select_locale)
+    app.after_request(remember_choices)
+    app.add_template_filter(format_day, "format_day")
+
+    @app.context_processor
+    def _language_helpers() -> dict[str, object]:
+        g.large_text = large_text()
+        return {
+            "html_lang": html_lang,
+            "large_text": g.large_text,
+            "current_locale": lambda: str(get_locale()),
+        }

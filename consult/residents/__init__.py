@@ -1,0 +1,7 @@
+"""Residents' pages: the QR landing, the survey, the thank-you page, results, posters."""
+
+from flask import Blueprint
+
+bp = Blueprint("residents", __name__)
+
+from consult.residents import routes  # noqa: E402, F401

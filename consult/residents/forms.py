@@ -1,0 +1,167 @@
+"""The needs survey form: household, who lives there, the menu, priorities, own words."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeSerializer
+from wtforms import (
+    BooleanField,
+    Field,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    TextAreaField,
+)
+from wtforms.validators import Length, Optional, ValidationError
+
+from consult.models import CatalogItem
+from consult.services.places import BuildingUnits
+
+KEY_SALT = "consult.submission"
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=KEY_SALT)
+
+
+def new_submission_token(compound_code: str) -> str:
+    """Return a signed, fresh idempotency key for one form shown to one person."""
+    return _serializer().dumps({"c": compound_code, "k": uuid.uuid4().hex})
+
+
+def read_submission_token(token: str, compound_code: str) -> str | None:
+    """Return the idempotency key inside a token signed for this compound, else None."""
+    try:
+        data = _serializer().loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("c") != compound_code:
+        return None
+    key = data.get("k")
+    return key if isinstance(key, str) and len(key) == 32 else None
+
+
+class ListField(Field):
+    """Every non-empty value posted under one name (the three priority pickers)."""
+
+    data: list[str]
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = [str(v).strip() for v in valuelist if str(v).strip()]
+
+    def _value(self) -> str:
+        return ""
+
+
+class SurveyForm(FlaskForm):
+    """The needs survey (问需) of one compound."""
+
+    building = SelectField(_l("Building"), validate_choice=False)
+    unit = SelectField(_l("Unit"), validate_choice=False)
+    room = SelectField(_l("Room"), validate_choice=False)
+    elderly = BooleanField(_l("Someone is 60 or older"))
+    children = BooleanField(_l("A child under 12 lives here"))
+    mobility = BooleanField(_l("Someone has difficulty walking or climbing stairs"))
+    tenure = RadioField(
+        _l("Home"),
+        choices=[("owner", _l("We own the home")), ("tenant", _l("We rent the home"))],
+        validators=[Optional()],
+        validate_choice=False,
+    )
+    approve = SelectMultipleField(_l("What should be fixed"), validate_choice=False)
+    priority = ListField(_l("Top priorities"))
+    comment = TextAreaField(_l("Anything else"))
+    token = HiddenField()
+
+    def __init__(
+        self,
+        *args: Any,
+        layout: list[BuildingUnits],
+        items: list[CatalogItem],
+        rank_depth: int,
+        comment_max: int,
+        compound_code: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.layout = layout
+        self.items = items
+        self.rank_depth = rank_depth
+        self.compound_code = compound_code
+        self.submission_key: str | None = None
+        self.comment.validators = [
+            Length(
+                max=comment_max,
+                message=_l("Please keep it to %(max)d characters.", max=comment_max),
+            )
+        ]
+        units = sorted({u.number for b in layout for u in b.units}, key=_natural)
+        rooms = sorted({r for b in layout for u in b.units for r in u.rooms}, key=_natural)
+        self.building.choices = [("", _l("Choose…"))] + [(b.number, b.number) for b in layout]
+        self.unit.choices = [("", _l("Choose…"))] + [(u, u) for u in units]
+        self.room.choices = [("", _l("Choose…"))] + [(r, r) for r in rooms]
+        self.approve.choices = [(item.id, item.id) for item in items]
+        if not self.token.data:
+            self.token.data = new_submission_token(compound_code)
+
+    def validate_building(self, field: Field) -> None:
+        if not field.data:
+            raise ValidationError(_l("Please choose your building."))
+        if field.data not in {b.number for b in self.layout}:
+            raise ValidationError(_l("This compound has no such building."))
+
+    def validate_unit(self, field: Field) -> None:
+        if not field.data:
+            raise ValidationError(_l("Please choose your unit."))
+        building = next((b for b in self.layout if b.number == self.building.data), None)
+        if building and field.data not in {u.number for u in building.units}:
+            raise ValidationError(_l("This building has no such unit."))
+
+    def validate_room(self, field: Field) -> None:
+        if not field.data:
+            raise ValidationError(_l("Please choose your room."))
+        building = next((b for b in self.layout if b.number == self.building.data), None)
+        unit = building and next((u for u in building.units if u.number == self.unit.data), None)
+        if unit and field.data not in unit.rooms:
+            raise ValidationError(_l("This unit has no such room."))
+
+    def validate_tenure(self, field: Field) -> None:
+        if field.data and field.data not in ("owner", "tenant"):
+            raise ValidationError(_l("Please choose owner or tenant."))
+
+    def validate_approve(self, field: Field) -> None:
+        offered = {item.id for item in self.items}
+        if not field.data:
+            raise ValidationError(_l("Please tick at least one item."))
+        if any(item not in offered for item in field.data):
+            raise ValidationError(_l("One of the ticked items is not on this survey's menu."))
+        if len(set(field.data)) != len(field.data):
+            raise ValidationError(_l("An item was ticked twice."))
+
+    def validate_priority(self, field: Field) -> None:
+        chosen: list[str] = field.data
+        if len(chosen) > self.rank_depth:
+            raise ValidationError(_l("Choose at most %(n)d priorities.", n=self.rank_depth))
+        if len(set(chosen)) != len(chosen):
+            raise ValidationError(_l("Each priority must be a different item."))
+        if any(item not in (self.approve.data or []) for item in chosen):
+            raise ValidationError(_l("Priorities must be chosen among the items you ticked."))
+
+    def validate_token(self, field: Field) -> None:
+        key = read_submission_token(field.data or "", self.compound_code)
+        if key is None:
+            raise ValidationError(
+                _l("This form was changed after it was sent to you. Please reload the page.")
+            )
+        self.submission_key = key
+
+
+def _natural(text: str) -> tuple[int, str]:
+    """Sort "10" after "9", keep non-numbers last."""
+    return (int(text), "") if text.isdigit() else (10**9, text)

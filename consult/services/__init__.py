@@ -1,0 +1,1 @@
+"""Glue between the database and the domain: functions flush, the caller commits."""

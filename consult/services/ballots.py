@@ -1,0 +1,140 @@
+"""Storing a household's order: exactly once, replacing its earlier answer."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, select
+
+from consult.models import Ballot, BallotItem, Channel, Household, Survey, Tenure
+from consult.models._base import utcnow
+
+#: Receipt and code alphabet: no 0/O, 1/I/L, so that a code read aloud survives.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+RECEIPT_LENGTH = 8
+
+T = TypeVar("T")
+
+
+class Outcome(StrEnum):
+    """What a submission did."""
+
+    CREATED = "created"
+    REPLACED = "replaced"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Answers:
+    """A household's answers, already validated against the survey."""
+
+    approve: list[str]
+    priorities: list[str] = field(default_factory=list)
+    elderly: bool = False
+    children: bool = False
+    mobility: bool = False
+    tenure: Tenure | None = None
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The stored ballot and what the submission did."""
+
+    ballot: Ballot
+    outcome: Outcome
+
+
+def new_receipt() -> str:
+    """Return a fresh random receipt code."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(RECEIPT_LENGTH))
+
+
+def format_receipt(receipt: str) -> str:
+    """Return the receipt as shown to people: two groups of four."""
+    return f"{receipt[:4]}-{receipt[4:]}" if len(receipt) == RECEIPT_LENGTH else receipt
+
+
+def ballot_by_key(session: Session, submission_key: str) -> Ballot | None:
+    """Return the ballot stored under this idempotency key, if any."""
+    return session.exec(select(Ballot).where(Ballot.submission_key == submission_key)).first()
+
+
+def current_ballot(session: Session, survey: Survey, household: Household) -> Ballot | None:
+    """Return the household's counted ballot in the survey, if any."""
+    return session.exec(
+        select(Ballot).where(
+            Ballot.survey_id == survey.id,
+            Ballot.household_id == household.id,
+            Ballot.is_current,
+        )
+    ).first()
+
+
+def submit_ballot(
+    session: Session,
+    *,
+    survey: Survey,
+    household: Household,
+    answers: Answers,
+    submission_key: str,
+    channel: Channel = Channel.QR,
+    verified: bool = False,
+) -> Submitted:
+    """Store the answers as the household's current ballot; flush, do not commit.
+
+    A key seen before returns the ballot stored then (a double tap or a retry).
+    An earlier current ballot of the household is kept as history, not counted.
+    """
+    stored = ballot_by_key(session, submission_key)
+    if stored is not None:
+        return Submitted(stored, Outcome.DUPLICATE)
+    previous = current_ballot(session, survey, household)
+    if previous is not None:
+        previous.is_current = False
+        previous.replaced_at = utcnow()
+        session.add(previous)
+        session.flush()
+    ballot = Ballot(
+        survey_id=survey.id,  # type: ignore[arg-type]
+        household_id=household.id,  # type: ignore[arg-type]
+        submission_key=submission_key,
+        receipt=new_receipt(),
+        channel=channel,
+        verified=verified,
+        elderly=answers.elderly,
+        children=answers.children,
+        mobility=answers.mobility,
+        tenure=answers.tenure,
+        comment=answers.comment,
+    )
+    session.add(ballot)
+    session.flush()
+    rank_of = {item: position for position, item in enumerate(answers.priorities, start=1)}
+    for item in answers.approve:
+        session.add(BallotItem(ballot_id=ballot.id, item_id=item, rank=rank_of.get(item)))
+    session.flush()
+    return Submitted(ballot, Outcome.REPLACED if previous else Outcome.CREATED)
+
+
+def commit_with_retry(session: Session, work: Callable[[], T], attempts: int = 5) -> T:
+    """Run work and commit; on a write conflict roll back and run it again.
+
+    Two submissions racing for the same household (or the same key) collide on a
+    unique index; the loser runs again and then sees the winner's row.
+    """
+    for attempt in range(attempts):
+        try:
+            result = work()
+            session.commit()
+            return result
+        except (IntegrityError, OperationalError):
+            session.rollback()
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,88 @@
+"""Looking up compounds, buildings, units and households."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from consult.models import Building, Compound, District, Household, Unit
+
+
+def compound_by_code(session: Session, code: str) -> Compound | None:
+    """Return the compound with this QR code, or None."""
+    return session.exec(select(Compound).where(Compound.code == code)).first()
+
+
+def district_of(session: Session, compound: Compound) -> District:
+    """Return the compound's district."""
+    district = session.get(District, compound.district_id)
+    assert district is not None
+    return district
+
+
+def household_count(session: Session, compound: Compound) -> int:
+    """Count the compound's households."""
+    count = session.exec(
+        select(func.count()).select_from(Household).where(Household.compound_id == compound.id)
+    ).one()
+    return int(count)
+
+
+@dataclass
+class UnitRooms:
+    """A unit's number and its rooms, for the household picker."""
+
+    number: str
+    rooms: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BuildingUnits:
+    """A building's number and its units, for the household picker."""
+
+    number: str
+    units: list[UnitRooms] = field(default_factory=list)
+
+
+def layout(session: Session, compound: Compound) -> list[BuildingUnits]:
+    """Return the compound's buildings, units and rooms in residents' order."""
+    rows = session.exec(
+        select(Building.number, Unit.number, Household.room)
+        .join(Unit, Unit.building_id == Building.id)
+        .join(Household, Household.unit_id == Unit.id)
+        .where(Building.compound_id == compound.id)
+        .order_by(Building.position, Unit.position, Household.floor, Household.room)
+    ).all()
+    buildings: list[BuildingUnits] = []
+    for building_no, unit_no, room in rows:
+        if not buildings or buildings[-1].number != building_no:
+            buildings.append(BuildingUnits(building_no))
+        units = buildings[-1].units
+        if not units or units[-1].number != unit_no:
+            units.append(UnitRooms(unit_no))
+        units[-1].rooms.append(room)
+    return buildings
+
+
+def find_household(
+    session: Session, compound: Compound, building: str, unit: str, room: str
+) -> Household | None:
+    """Return the household at building-unit-room of the compound, or None."""
+    return session.exec(
+        select(Household)
+        .join(Unit, Unit.id == Household.unit_id)
+        .join(Building, Building.id == Unit.building_id)
+        .where(
+            Building.compound_id == compound.id,
+            Building.number == building,
+            Unit.number == unit,
+            Household.room == room,
+        )
+    ).first()
+
+
+def household_label(building: str, unit: str, room: str) -> str:
+    """Return the opaque building-unit-room key of a household."""
+    return f"{building}-{unit}-{room}"

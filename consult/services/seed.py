@@ -1,0 +1,195 @@
+"""The catalogue and the demo city (潍坊市): created once, on an empty database."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from consult.catalog import load_catalog
+from consult.models import (
+    Building,
+    CatalogItem,
+    Category,
+    Channel,
+    Compound,
+    District,
+    Household,
+    Survey,
+    SurveyPhase,
+    SurveyStatus,
+    Tenure,
+    Unit,
+)
+from consult.services.ballots import Answers, submit_ballot
+from consult.services.places import household_label
+from consult.services.surveys import local_today, offer_whole_catalog
+
+CITY = "潍坊市"
+DISTRICTS = (
+    ("kuiwen", "奎文区"),
+    ("weicheng", "潍城区"),
+    ("fangzi", "坊子区"),
+    ("hanting", "寒亭区"),
+)
+
+
+@dataclass(frozen=True)
+class DemoCompound:
+    """The shape of one demo compound."""
+
+    code: str
+    name: str
+    district: str
+    address: str
+    units_per_building: tuple[int, ...]
+    floors: int
+    per_floor: int
+    ballots: int
+
+
+DEMO_COMPOUNDS = (
+    DemoCompound(
+        "dongzhuang",
+        "东庄小区",
+        "kuiwen",
+        "潍坊市奎文区东风东街",
+        (3, 3, 3, 3, 3, 3, 3, 2),
+        6,
+        2,
+        46,
+    ),
+    DemoCompound(
+        "zhonghejie", "中和街小区", "weicheng", "潍坊市潍城区中和街", (3, 3, 3, 3, 3, 2), 6, 2, 31
+    ),
+)
+
+
+def seed_catalog(session: Session) -> int:
+    """Add the standard catalogue items that are missing; return how many were added."""
+    have = set(session.exec(select(CatalogItem.id)).all())
+    added = 0
+    for entry in load_catalog():
+        if entry.id in have:
+            continue
+        session.add(
+            CatalogItem(
+                id=entry.id,
+                category=Category(entry.category),
+                name_zh=entry.name_zh,
+                name_en=entry.name_en,
+                elderly_children=entry.elderly_children,
+                accessibility=entry.accessibility,
+                position=entry.position,
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
+def is_empty(session: Session) -> bool:
+    """Return True when no compound exists yet."""
+    return session.exec(select(Compound.id)).first() is None
+
+
+def build_compound(session: Session, shape: DemoCompound, district: District) -> list[Household]:
+    """Create a compound with its buildings, units and households."""
+    compound = Compound(
+        code=shape.code, name=shape.name, district_id=district.id, address=shape.address
+    )
+    session.add(compound)
+    session.flush()
+    households: list[Household] = []
+    for b, unit_count in enumerate(shape.units_per_building, start=1):
+        building = Building(compound_id=compound.id, number=str(b), position=b)  # type: ignore[arg-type]
+        session.add(building)
+        session.flush()
+        for u in range(1, unit_count + 1):
+            unit = Unit(building_id=building.id, number=str(u), position=u)  # type: ignore[arg-type]
+            session.add(unit)
+            session.flush()
+            for floor in range(1, shape.floors + 1):
+                for door in range(1, shape.per_floor + 1):
+                    room = f"{floor}{door:02d}"
+                    households.append(
+                        Household(
+                            compound_id=compound.id,  # type: ignore[arg-type]
+                            unit_id=unit.id,  # type: ignore[arg-type]
+                            room=room,
+                            floor=floor,
+                            label=household_label(str(b), str(u), room),
+                            area=round(55 + 35 * ((b * 7 + u * 3 + door) % 5) / 4, 1),
+                        )
+                    )
+    session.add_all(households)
+    session.flush()
+    return households
+
+
+def demo_answers(rng: random.Random, household: Household) -> Answers:
+    """Draw a plausible order: basic items most, elevators by upper floors."""
+    catalog = load_catalog()
+    elderly = rng.random() < 0.45
+    children = rng.random() < 0.3
+    weights = []
+    for entry in catalog:
+        w = {"basic": 3.0, "improvement": 1.6, "enhancement": 1.0}[entry.category]
+        if entry.elderly_children and elderly:
+            w *= 2.5
+        if "elevator" in entry.id:
+            w *= 0.3 + household.floor / 2
+        weights.append(w)
+    picked: list[str] = []
+    for _ in range(rng.randint(3, 9)):
+        choice = rng.choices(catalog, weights=weights)[0].id
+        if choice not in picked:
+            picked.append(choice)
+    comments = ["", "", "", "楼道灯经常不亮，希望尽快修。", "雨天院里积水严重。", "希望加装电梯。"]
+    return Answers(
+        approve=picked,
+        priorities=picked[: min(3, len(picked))],
+        elderly=elderly,
+        children=children,
+        mobility=elderly and rng.random() < 0.3,
+        tenure=Tenure.TENANT if rng.random() < 0.15 else Tenure.OWNER,
+        comment=rng.choice(comments),
+    )
+
+
+def seed_demo(session: Session, seed: int = 2026) -> None:
+    """Create the demo city: districts, two compounds with open surveys and some ballots."""
+    rng = random.Random(seed)
+    seed_catalog(session)
+    districts = {}
+    for code, name in DISTRICTS:
+        district = District(code=code, name=name, city=CITY)
+        session.add(district)
+        districts[code] = district
+    session.flush()
+    today = local_today()
+    for shape in DEMO_COMPOUNDS:
+        households = build_compound(session, shape, districts[shape.district])
+        survey = Survey(
+            compound_id=households[0].compound_id,
+            phase=SurveyPhase.NEEDS,
+            status=SurveyStatus.OPEN,
+            opens_on=today - timedelta(days=10),
+            closes_on=today + timedelta(days=30),
+        )
+        session.add(survey)
+        session.flush()
+        offer_whole_catalog(session, survey)
+        for household in rng.sample(households, shape.ballots):
+            submit_ballot(
+                session,
+                survey=survey,
+                household=household,
+                answers=demo_answers(rng, household),
+                submission_key=str(uuid.UUID(int=rng.getrandbits(128))),
+                channel=rng.choice([Channel.QR, Channel.QR, Channel.QR, Channel.PAPER]),
+                verified=False,
+            )

@@ -1,0 +1,85 @@
+"""Surveys: which one a compound runs now, whether it takes answers, what it offers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from consult.catalog import catalog_by_id
+from consult.models import (
+    Ballot,
+    CatalogItem,
+    Compound,
+    Survey,
+    SurveyItem,
+    SurveyPhase,
+    SurveyStatus,
+)
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_today() -> date:
+    """Return today's date where the compounds are."""
+    return datetime.now(LOCAL_TZ).date()
+
+
+def current_survey(
+    session: Session, compound: Compound, phase: SurveyPhase = SurveyPhase.NEEDS
+) -> Survey | None:
+    """Return the compound's latest survey of the phase that is not a draft."""
+    return session.exec(
+        select(Survey)
+        .where(
+            Survey.compound_id == compound.id,
+            Survey.phase == phase,
+            Survey.status != SurveyStatus.DRAFT,
+        )
+        .order_by(Survey.id.desc())  # type: ignore[union-attr]
+    ).first()
+
+
+def why_closed(survey: Survey | None, today: date | None = None) -> str | None:
+    """Return why the survey takes no answers ("none", "not_yet", "closed"), or None."""
+    today = today or local_today()
+    if survey is None:
+        return "none"
+    if survey.status == SurveyStatus.CLOSED:
+        return "closed"
+    if survey.opens_on is not None and today < survey.opens_on:
+        return "not_yet"
+    if survey.closes_on is not None and today > survey.closes_on:
+        return "closed"
+    return None
+
+
+def offered_items(session: Session, survey: Survey) -> list[CatalogItem]:
+    """Return the items the survey offers, in form order."""
+    return list(
+        session.exec(
+            select(CatalogItem)
+            .join(SurveyItem, SurveyItem.item_id == CatalogItem.id)
+            .where(SurveyItem.survey_id == survey.id)
+            .order_by(SurveyItem.position)
+        ).all()
+    )
+
+
+def answered_count(session: Session, survey: Survey) -> int:
+    """Count the households whose answer currently counts."""
+    count = session.exec(
+        select(func.count())
+        .select_from(Ballot)
+        .where(Ballot.survey_id == survey.id, Ballot.is_current)
+    ).one()
+    return int(count)
+
+
+def offer_whole_catalog(session: Session, survey: Survey) -> None:
+    """Offer every standard catalogue item in the survey, in catalogue order."""
+    for entry in catalog_by_id().values():
+        session.add(SurveyItem(survey_id=survey.id, item_id=entry.id, position=entry.position))
+    session.flush()

@@ -9,16 +9,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
-from wtforms import (
-    BooleanField,
-    Field,
-    HiddenField,
-    RadioField,
-    SelectField,
-    SelectMultipleField,
-    TextAreaField,
-)
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms import BooleanField, Field, HiddenField, StringField, TextAreaField
+from wtforms.validators import Length, ValidationError
 
 from consult.models import CatalogItem
 from consult.services.places import BuildingUnits
@@ -62,19 +54,16 @@ class ListField(Field):
 class SurveyForm(FlaskForm):
     """The needs survey (问需) of one compound."""
 
-    building = SelectField(_l("Building"), validate_choice=False)
-    unit = SelectField(_l("Unit"), validate_choice=False)
-    room = SelectField(_l("Room"), validate_choice=False)
+    # The pickers' options come from the compound's layout (see __init__); the
+    # fields take strings and the validators below check them against it.
+    building = StringField(_l("Building"))
+    unit = StringField(_l("Unit"))
+    room = StringField(_l("Room"))
     elderly = BooleanField(_l("Someone is 60 or older"))
     children = BooleanField(_l("A child under 12 lives here"))
     mobility = BooleanField(_l("Someone has difficulty walking or climbing stairs"))
-    tenure = RadioField(
-        _l("Home"),
-        choices=[("owner", _l("We own the home")), ("tenant", _l("We rent the home"))],
-        validators=[Optional()],
-        validate_choice=False,
-    )
-    approve = SelectMultipleField(_l("What should be fixed"), validate_choice=False)
+    tenure = StringField(_l("Home"))
+    approve = ListField(_l("What should be fixed"))
     priority = ListField(_l("Top priorities"))
     comment = TextAreaField(_l("Anything else"))
     token = HiddenField()
@@ -103,11 +92,9 @@ class SurveyForm(FlaskForm):
         ]
         units = sorted({u.number for b in layout for u in b.units}, key=_natural)
         rooms = sorted({r for b in layout for u in b.units for r in u.rooms}, key=_natural)
-        self.building.choices = [("", _l("Choose…"))] + [(b.number, b.number) for b in layout]
-        self.unit.choices = [("", _l("Choose…"))] + [(u, u) for u in units]
-        self.room.choices = [("", _l("Choose…"))] + [(r, r) for r in rooms]
-        self.approve.choices = [(item.id, item.id) for item in items]
-        if not self.token.data:
+        self.options = {"building": [b.number for b in layout], "unit": units, "room": rooms}
+        self.tenure_choices = [("owner", _l("We own the home")), ("tenant", _l("We rent the home"))]
+        if not self.is_submitted():
             self.token.data = new_submission_token(compound_code)
 
     def validate_building(self, field: Field) -> None:

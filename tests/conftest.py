@@ -1,0 +1,126 @@
+"""Fixtures: an app with a fresh database per test, on SQLite and (when reachable) PostgreSQL.
+
+PostgreSQL is reached through CONSULT_TEST_DATABASE_URL, a URL of a server where
+the tests may create a database (`.ci/run` sets it to the local server, e.g.
+postgresql://postgres@127.0.0.1:5432/postgres). The suite creates its own
+database there, drops it at the end, and skips the PostgreSQL runs with a clear
+reason when the variable is unset or the server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel
+
+from consult import create_app
+from consult.db import create_schema, get_engine
+from consult.services.seed import seed_catalog
+
+PG_ENV = "CONSULT_TEST_DATABASE_URL"
+
+
+def _psycopg_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """Create a throw-away PostgreSQL database for the session, or skip."""
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        pytest.skip(f"PostgreSQL runs skipped: set {PG_ENV} to a server URL to run them")
+    name = f"consult_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(_psycopg_url(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # noqa: BLE001 - any connection failure means "absent"
+        admin.dispose()
+        pytest.skip(f"PostgreSQL runs skipped: cannot reach {PG_ENV}: {error.__class__.__name__}")
+    url = make_url(_psycopg_url(admin_url)).set(database=name).render_as_string(
+        hide_password=False
+    )
+    engine = create_engine(url)
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Return a fresh, empty database URL: a new SQLite file, or a truncated PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'consult.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """Return the app on a fresh database with the catalogue seeded."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": database_url,
+            "SERVER_NAME": "consult.test",
+        }
+    )
+    with app.app_context():
+        engine = get_engine()
+        create_schema(engine)
+        with Session(engine) as session:
+            seed_catalog(session)
+            session.commit()
+    yield app
+    app.extensions["consult.engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """Return a test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    """Return a CLI runner."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """Return a session on the app's database (commit what you create)."""
+    with app.app_context(), Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """Return the hidden inputs of a page (the CSRF token and the submission token)."""
+    fields = {}
+    for tag in re.findall(r"<input\b[^>]*>", html):
+        if 'type="hidden"' in tag:
+            name = re.search(r'name="([^"]*)"', tag)
+            value = re.search(r'value="([^"]*)"', tag)
+            if name:
+                fields[name.group(1)] = value.group(1) if value else ""
+    return fields

@@ -110,7 +110,8 @@ def runner(app: Flask) -> Any:
 @pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
     """Return a session on the app's database (commit what you create)."""
-    with app.app_context(), Session(get_engine(), expire_on_commit=False) as session:
+    # No app context stays pushed: each client request must get its own, as in production.
+    with Session(app.extensions["consult.engine"], expire_on_commit=False) as session:
         yield session
 
 

@@ -33,7 +33,7 @@ def select_locale() -> str:
     if asked:
         return asked
     cookie = request.cookies.get(LANG_COOKIE, "")
-    return cookie if cookie in ("zh_Hans", "en") else "zh_Hans"
+    return str(cookie) if cookie in ("zh_Hans", "en") else "zh_Hans"
 
 
 def large_text() -> bool:
@@ -62,7 +62,7 @@ def html_lang() -> str:
 
 def format_day(day: date) -> str:
     """Format a date as people of the locale write it (2026年12月26日 / December 26, 2026)."""
-    return format_date(day, format="long")
+    return str(format_date(day, format="long"))
 
 
 def init_app(app: Flask) -> None:

@@ -48,9 +48,7 @@ def postgres_url() -> Iterator[str]:
     except Exception as error:  # noqa: BLE001 - any connection failure means "absent"
         admin.dispose()
         pytest.skip(f"PostgreSQL runs skipped: cannot reach {PG_ENV}: {error.__class__.__name__}")
-    url = make_url(_psycopg_url(admin_url)).set(database=name).render_as_string(
-        hide_password=False
-    )
+    url = make_url(_psycopg_url(admin_url)).set(database=name).render_as_string(hide_password=False)
     engine = create_engine(url)
     SQLModel.metadata.create_all(engine)
     engine.dispose()

@@ -102,9 +102,7 @@ def test_qr_code_matches_segno_for_the_public_url(client: FlaskClient, yard: Non
     assert client.get("/c/testyard/qr.svg").get_data() == expected.getvalue()
 
 
-def test_poster_has_title_qr_three_steps_and_closing_date(
-    client: FlaskClient, yard: None
-) -> None:
+def test_poster_has_title_qr_three_steps_and_closing_date(client: FlaskClient, yard: None) -> None:
     html = client.get("/c/testyard/poster").get_data(as_text=True)
     assert "测试小区" in html
     assert 'src="/c/testyard/qr.svg"' in html

@@ -9,7 +9,6 @@ import pytest
 from conftest import hidden_fields
 from factories import create_compound, open_survey
 from flask.testing import FlaskClient
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from consult.models import Ballot, BallotItem, SurveyStatus
@@ -125,9 +124,7 @@ def test_double_tap_or_retry_stores_exactly_one_ballot(
     assert len(ballots(session)) == 1
 
 
-def test_two_households_count_separately(
-    client: FlaskClient, yard: dict, session: Session
-) -> None:
+def test_two_households_count_separately(client: FlaskClient, yard: dict, session: Session) -> None:
     submit(client)
     submit(client, building="2", unit="1", room="102")
     assert len(ballots(session, current_only=True)) == 2
@@ -144,8 +141,18 @@ BAD_ANSWERS = {
     "priority not ticked": ({"priority": ["gas_pipeline"]}, "优先项必须从您勾选的项目中选"),
     "four priorities": (
         {
-            "approve": ["roof_waterproofing", "elevator_retrofit", "internal_roads", "gas_pipeline"],
-            "priority": ["roof_waterproofing", "elevator_retrofit", "internal_roads", "gas_pipeline"],
+            "approve": [
+                "roof_waterproofing",
+                "elevator_retrofit",
+                "internal_roads",
+                "gas_pipeline",
+            ],
+            "priority": [
+                "roof_waterproofing",
+                "elevator_retrofit",
+                "internal_roads",
+                "gas_pipeline",
+            ],
         },
         "最多只能选 3 个优先项",
     ),
@@ -249,8 +256,16 @@ def test_compound_without_survey(client: FlaskClient, session: Session) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["/c/nowhere", "/c/nowhere/survey", "/c/nowhere/results", "/c/nowhere/qr.svg",
-            "/c/nowhere/poster", "/c/testyard/thanks/ZZZZZZZZ", "/no/such/page"]
+    "url",
+    [
+        "/c/nowhere",
+        "/c/nowhere/survey",
+        "/c/nowhere/results",
+        "/c/nowhere/qr.svg",
+        "/c/nowhere/poster",
+        "/c/testyard/thanks/ZZZZZZZZ",
+        "/no/such/page",
+    ],
 )
 def test_unknown_pages_are_404_in_chinese(client: FlaskClient, yard: dict, url: str) -> None:
     response = client.get(url)

@@ -39,7 +39,7 @@ def read_submission_token(token: str, compound_code: str) -> str | None:
     return key if isinstance(key, str) and len(key) == 32 else None
 
 
-class ListField(Field):
+class ListField(Field):  # type: ignore[misc]
     """Every non-empty value posted under one name (the three priority pickers)."""
 
     data: list[str]
@@ -51,7 +51,7 @@ class ListField(Field):
         return ""
 
 
-class SurveyForm(FlaskForm):
+class SurveyForm(FlaskForm):  # type: ignore[misc]
     """The needs survey (问需) of one compound."""
 
     # The pickers' options come from the compound's layout (see __init__); the

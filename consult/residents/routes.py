@@ -64,6 +64,11 @@ def index() -> Page:
     return render_template("residents/index.html", compounds=compounds)
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Page:
+    return redirect(url_for("static", filename="img/favicon.svg"), 301)
+
+
 @bp.get("/c/<code>")
 def landing(code: str) -> Page:
     compound = _compound_or_404(code)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from consult.models import Ballot, BallotItem, Channel, Household, Survey, Tenure
-from consult.models._base import utcnow
+from consult.models._base import row_id, utcnow
 
 #: Receipt and code alphabet: no 0/O, 1/I/L, so that a code read aloud survives.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -101,8 +101,8 @@ def submit_ballot(
         session.add(previous)
         session.flush()
     ballot = Ballot(
-        survey_id=survey.id,  # type: ignore[arg-type]
-        household_id=household.id,  # type: ignore[arg-type]
+        survey_id=row_id(survey.id),
+        household_id=row_id(household.id),
         submission_key=submission_key,
         receipt=new_receipt(),
         channel=channel,
@@ -117,7 +117,7 @@ def submit_ballot(
     session.flush()
     rank_of = {item: position for position, item in enumerate(answers.priorities, start=1)}
     for item in answers.approve:
-        session.add(BallotItem(ballot_id=ballot.id, item_id=item, rank=rank_of.get(item)))
+        session.add(BallotItem(ballot_id=row_id(ballot.id), item_id=item, rank=rank_of.get(item)))
     session.flush()
     return Submitted(ballot, Outcome.REPLACED if previous else Outcome.CREATED)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from consult.models import Building, Compound, District, Household, Unit
 
@@ -50,10 +50,12 @@ def layout(session: Session, compound: Compound) -> list[BuildingUnits]:
     """Return the compound's buildings, units and rooms in residents' order."""
     rows = session.exec(
         select(Building.number, Unit.number, Household.room)
-        .join(Unit, Unit.building_id == Building.id)
-        .join(Household, Household.unit_id == Unit.id)
+        .join(Unit, col(Unit.building_id) == Building.id)
+        .join(Household, col(Household.unit_id) == Unit.id)
         .where(Building.compound_id == compound.id)
-        .order_by(Building.position, Unit.position, Household.floor, Household.room)
+        .order_by(
+            col(Building.position), col(Unit.position), col(Household.floor), col(Household.room)
+        )
     ).all()
     buildings: list[BuildingUnits] = []
     for building_no, unit_no, room in rows:
@@ -72,8 +74,8 @@ def find_household(
     """Return the household at building-unit-room of the compound, or None."""
     return session.exec(
         select(Household)
-        .join(Unit, Unit.id == Household.unit_id)
-        .join(Building, Building.id == Unit.building_id)
+        .join(Unit, col(Unit.id) == Household.unit_id)
+        .join(Building, col(Building.id) == Unit.building_id)
         .where(
             Building.compound_id == compound.id,
             Building.number == building,

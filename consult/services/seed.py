@@ -24,6 +24,7 @@ from consult.models import (
     Tenure,
     Unit,
 )
+from consult.models._base import row_id
 from consult.services.ballots import Answers, submit_ballot
 from consult.services.places import household_label
 from consult.services.surveys import local_today, offer_whole_catalog
@@ -99,17 +100,17 @@ def is_empty(session: Session) -> bool:
 def build_compound(session: Session, shape: DemoCompound, district: District) -> list[Household]:
     """Create a compound with its buildings, units and households."""
     compound = Compound(
-        code=shape.code, name=shape.name, district_id=district.id, address=shape.address
+        code=shape.code, name=shape.name, district_id=row_id(district.id), address=shape.address
     )
     session.add(compound)
     session.flush()
     households: list[Household] = []
     for b, unit_count in enumerate(shape.units_per_building, start=1):
-        building = Building(compound_id=compound.id, number=str(b), position=b)  # type: ignore[arg-type]
+        building = Building(compound_id=row_id(compound.id), number=str(b), position=b)
         session.add(building)
         session.flush()
         for u in range(1, unit_count + 1):
-            unit = Unit(building_id=building.id, number=str(u), position=u)  # type: ignore[arg-type]
+            unit = Unit(building_id=row_id(building.id), number=str(u), position=u)
             session.add(unit)
             session.flush()
             for floor in range(1, shape.floors + 1):
@@ -117,8 +118,8 @@ def build_compound(session: Session, shape: DemoCompound, district: District) ->
                     room = f"{floor}{door:02d}"
                     households.append(
                         Household(
-                            compound_id=compound.id,  # type: ignore[arg-type]
-                            unit_id=unit.id,  # type: ignore[arg-type]
+                            compound_id=row_id(compound.id),
+                            unit_id=row_id(unit.id),
                             room=room,
                             floor=floor,
                             label=household_label(str(b), str(u), room),

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from consult.catalog import catalog_by_id
 from consult.models import (
@@ -18,6 +18,7 @@ from consult.models import (
     SurveyPhase,
     SurveyStatus,
 )
+from consult.models._base import row_id
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -38,7 +39,7 @@ def current_survey(
             Survey.phase == phase,
             Survey.status != SurveyStatus.DRAFT,
         )
-        .order_by(Survey.id.desc())  # type: ignore[union-attr]
+        .order_by(col(Survey.id).desc())
     ).first()
 
 
@@ -61,9 +62,9 @@ def offered_items(session: Session, survey: Survey) -> list[CatalogItem]:
     return list(
         session.exec(
             select(CatalogItem)
-            .join(SurveyItem, SurveyItem.item_id == CatalogItem.id)
+            .join(SurveyItem, col(SurveyItem.item_id) == CatalogItem.id)
             .where(SurveyItem.survey_id == survey.id)
-            .order_by(SurveyItem.position)
+            .order_by(col(SurveyItem.position))
         ).all()
     )
 
@@ -81,5 +82,7 @@ def answered_count(session: Session, survey: Survey) -> int:
 def offer_whole_catalog(session: Session, survey: Survey) -> None:
     """Offer every standard catalogue item in the survey, in catalogue order."""
     for entry in catalog_by_id().values():
-        session.add(SurveyItem(survey_id=survey.id, item_id=entry.id, position=entry.position))
+        session.add(
+            SurveyItem(survey_id=row_id(survey.id), item_id=entry.id, position=entry.position)
+        )
     session.flush()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import consult.tally as engine
 from consult.models import Ballot, BallotItem, Building, Compound, Household, Survey, Unit
+from consult.models._base import row_id
 from consult.services.places import household_count
 from consult.services.surveys import offered_items
 
@@ -20,22 +21,22 @@ def ballots_document(session: Session, compound: Compound, survey: Survey) -> di
     items = offered_items(session, survey)
     rows = session.exec(
         select(Ballot, Household.label, Building.number)
-        .join(Household, Household.id == Ballot.household_id)
-        .join(Unit, Unit.id == Household.unit_id)
-        .join(Building, Building.id == Unit.building_id)
+        .join(Household, col(Household.id) == Ballot.household_id)
+        .join(Unit, col(Unit.id) == Household.unit_id)
+        .join(Building, col(Building.id) == Unit.building_id)
         .where(Ballot.survey_id == survey.id, Ballot.is_current)
-        .order_by(Household.label)
+        .order_by(col(Household.label))
     ).all()
-    ballot_ids = [ballot.id for ballot, _, _ in rows]
     approved: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
-    if ballot_ids:
-        for ballot_item in session.exec(
-            select(BallotItem).where(BallotItem.ballot_id.in_(ballot_ids))  # type: ignore[union-attr]
-        ).all():
-            approved[ballot_item.ballot_id].append((ballot_item.item_id, ballot_item.rank))
+    for ballot_id, item_id, rank in session.exec(
+        select(BallotItem.ballot_id, BallotItem.item_id, BallotItem.rank)
+        .join(Ballot, col(Ballot.id) == BallotItem.ballot_id)
+        .where(Ballot.survey_id == survey.id, Ballot.is_current)
+    ).all():
+        approved[ballot_id].append((item_id, rank))
     ballots = []
     for ballot, label, building in rows:
-        chosen = approved[ballot.id]  # type: ignore[index]
+        chosen = approved[row_id(ballot.id)]
         ranked = sorted((rank, item) for item, rank in chosen if rank is not None)
         ballots.append(
             {

@@ -1,0 +1,139 @@
+"""Storing ballots: exactly once per key, one current per household, even under races."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from factories import create_compound, open_survey
+from flask import Flask
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from consult.models import Ballot, BallotItem, Household, Survey
+from consult.services.ballots import (
+    ALPHABET,
+    Answers,
+    Outcome,
+    commit_with_retry,
+    format_receipt,
+    new_receipt,
+    submit_ballot,
+)
+
+
+@pytest.fixture
+def place(session: Session) -> tuple[Survey, list[Household]]:
+    compound, households = create_compound(session)
+    return open_survey(session, compound), households
+
+
+def store(app: Flask, survey_id: int, household_id: int, key: str, items: list[str]) -> Outcome:
+    """Submit in a session of its own, committing with the retry rule, as a request does."""
+    with Session(app.extensions["consult.engine"], expire_on_commit=False) as session:
+        survey = session.get(Survey, survey_id)
+        household = session.get(Household, household_id)
+        assert survey is not None and household is not None
+        result = commit_with_retry(
+            session,
+            lambda: submit_ballot(
+                session,
+                survey=survey,
+                household=household,
+                answers=Answers(approve=items, priorities=items[:1]),
+                submission_key=key,
+            ),
+        )
+        return result.outcome
+
+
+def test_receipts_use_the_unambiguous_alphabet() -> None:
+    receipts = {new_receipt() for _ in range(200)}
+    assert len(receipts) == 200
+    assert all(len(r) == 8 and set(r) <= set(ALPHABET) for r in receipts)
+    assert not set("01OIL") & set(ALPHABET)
+    assert format_receipt("ABCD2345") == "ABCD-2345"
+
+
+def test_created_then_duplicate_then_replaced(
+    app: Flask, place: tuple[Survey, list[Household]], session: Session
+) -> None:
+    survey, households = place
+    key = uuid.uuid4().hex
+    assert store(app, survey.id, households[0].id, key, ["gas_pipeline"]) == Outcome.CREATED
+    assert store(app, survey.id, households[0].id, key, ["gas_pipeline"]) == Outcome.DUPLICATE
+    assert store(app, survey.id, households[0].id, uuid.uuid4().hex, ["fire_safety"]) == (
+        Outcome.REPLACED
+    )
+    rows = session.exec(select(Ballot).order_by(Ballot.id)).all()
+    assert [b.is_current for b in rows] == [False, True]
+    assert rows[0].replaced_at is not None
+    ranks = session.exec(select(BallotItem.item_id, BallotItem.rank)).all()
+    assert sorted(ranks) == [("fire_safety", 1), ("gas_pipeline", 1)]
+
+
+def test_the_database_refuses_two_current_ballots_for_one_household(
+    place: tuple[Survey, list[Household]], session: Session
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    survey, households = place
+    for n in range(2):
+        session.add(
+            Ballot(
+                survey_id=survey.id,
+                household_id=households[0].id,
+                submission_key=f"k{n}",
+                receipt=f"R{n}",
+            )
+        )
+    with pytest.raises(IntegrityError):
+        session.commit()
+    session.rollback()
+
+
+def test_concurrent_double_taps_store_exactly_one_ballot(
+    app: Flask, place: tuple[Survey, list[Household]], session: Session
+) -> None:
+    survey, households = place
+    key = uuid.uuid4().hex
+    outcomes: list[Outcome] = []
+    threads = [
+        threading.Thread(
+            target=lambda: outcomes.append(
+                store(app, survey.id, households[1].id, key, ["gas_pipeline"])
+            )
+        )
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == sorted([Outcome.CREATED] + [Outcome.DUPLICATE] * 7)
+    assert session.exec(select(func.count()).select_from(Ballot)).one() == 1
+
+
+def test_concurrent_answers_of_one_household_leave_one_current(
+    app: Flask, place: tuple[Survey, list[Household]], session: Session
+) -> None:
+    survey, households = place
+    outcomes: list[Outcome] = []
+    threads = [
+        threading.Thread(
+            target=lambda: outcomes.append(
+                store(app, survey.id, households[2].id, uuid.uuid4().hex, ["fire_safety"])
+            )
+        )
+        for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 6
+    assert outcomes.count(Outcome.CREATED) == 1
+    counts = session.exec(select(func.count()).select_from(Ballot).where(Ballot.is_current)).one()
+    assert counts == 1
+    assert session.exec(select(func.count()).select_from(Ballot)).one() == 6

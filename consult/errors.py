@@ -29,6 +29,14 @@ def _message(code: int) -> tuple[str, str]:
     )
 
 
+def csrf_message() -> str:
+    """Explain a refused CSRF token."""
+    return _(
+        "The form had expired or did not come from this site. Nothing was saved. "
+        "Please go back, reload the page and send it again."
+    )
+
+
 def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
     """Render the error page for the status, with an optional detail."""
     title, explanation = _message(code)
@@ -42,13 +50,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> tuple[str, int]:
-        return render_error(
-            400,
-            _(
-                "The form had expired or did not come from this site. Nothing was saved. "
-                "Please go back, reload the page and send it again."
-            ),
-        )
+        return render_error(400, csrf_message())
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> tuple[str, int]:

@@ -16,11 +16,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from sqlmodel import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from consult.db import get_session
-from consult.errors import render_error
+from consult.errors import csrf_message, render_error
 from consult.models import Ballot, Compound, Survey, Tenure
 from consult.residents import bp
 from consult.residents.forms import SurveyForm
@@ -85,6 +86,18 @@ def landing(code: str) -> Page:
 
 @bp.route("/c/<code>/survey", methods=["GET", "POST"])
 def survey(code: str) -> Page:
+    return _survey_page(code)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_expired(error: CSRFError) -> Page:
+    """Keep a resident's answers when the form's token had expired: show them to send again."""
+    if request.endpoint == "residents.survey" and request.view_args:
+        return _survey_page(request.view_args["code"], token_expired=True)
+    return render_error(400, csrf_message())
+
+
+def _survey_page(code: str, token_expired: bool = False) -> Page:
     session = get_session()
     compound = _compound_or_404(code)
     survey = surveys.current_survey(session, compound)
@@ -102,12 +115,13 @@ def survey(code: str) -> Page:
         comment_max=current_app.config["COMMENT_MAX_LENGTH"],
         compound_code=compound.code,
     )
-    if request.method == "POST":
+    status = 200
+    if token_expired:
+        status = 400
+    elif request.method == "POST":
         if form.validate():
             return _store(compound, survey, form)
         status = 400
-    else:
-        status = 200
     return render_template(
         "residents/survey.html",
         compound=compound,
@@ -116,6 +130,7 @@ def survey(code: str) -> Page:
         items=items,
         layout_map={b.number: {u.number: u.rooms for u in b.units} for b in form.layout},
         progress=_progress(compound, survey),
+        token_expired=token_expired,
     ), status
 
 

@@ -1,0 +1,265 @@
+"""From checked ballots to `consult.menu/1`: rank the items, attach the figures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from consult.tally.contract import CHANNELS, MENU_FORMAT, UNSPECIFIED, Ballots, parse_ballots
+from consult.tally.schulze import schulze_order
+from consult.tally.selection import equal_shares_matrix, satisfied_share, select_greedy
+from consult.tally.stats import (
+    Batch,
+    Columns,
+    batch_of,
+    compute_columns,
+    only_verified,
+    read_batches,
+)
+
+METHODS = ("approval", "borda", "schulze")
+RULES = ("greedy", "equal_shares")
+DIGITS = 6
+
+Menu = dict[str, Any]
+
+
+def _check_options(method: str, select: str) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if select not in RULES:
+        raise ValueError(f"select must be one of {', '.join(RULES)}, got {select!r}")
+
+
+def tally(
+    doc: Mapping[str, Any] | Ballots,
+    *,
+    method: str = "approval",
+    verified_only: bool = False,
+    select: str = "greedy",
+    budget: float | None = None,
+) -> Menu:
+    """Return the `consult.menu/1` menu of one `consult.ballots/1` document.
+
+    `method` orders the menu: "approval" (approvals, then Borda points, then
+    id), "borda" (Borda points, then approvals, then id) or "schulze" (beat
+    path on ranked > approved > not approved; items neither beats are ordered
+    by approvals, then id). `verified_only` counts only verified ballots.
+    When the document has a budget (or `budget` overrides it) a selection
+    by `select` ("greedy" or "equal_shares") is attached. No ballots give an
+    all-zero menu ordered by id, every item tied with every other.
+    Raises TallyInputError on a document that breaks the contract.
+    """
+    _check_options(method, select)
+    ballots = doc if isinstance(doc, Ballots) else parse_ballots(doc)
+    batch = batch_of(ballots)
+    return _menus(batch, method, verified_only, select, budget)[0]
+
+
+def tally_many(
+    docs: Sequence[Mapping[str, Any]],
+    *,
+    method: str = "approval",
+    verified_only: bool = False,
+    select: str = "greedy",
+) -> list[Menu]:
+    """Return the menus of many documents (a district, a city) in input order.
+
+    Documents sharing an item list are counted together in one pass, which is
+    what makes a whole city cheap; each menu equals `tally` of its document.
+    """
+    _check_options(method, select)
+    out: list[Menu | None] = [None] * len(docs)
+    for members, batch in read_batches(docs):
+        for k, menu in zip(
+            members, _menus(batch, method, verified_only, select, None), strict=True
+        ):
+            out[k] = menu
+    return [menu for menu in out if menu is not None]
+
+
+def _menus(
+    batch: Batch, method: str, verified_only: bool, select: str, budget: float | None
+) -> list[Menu]:
+    if verified_only:
+        batch = only_verified(batch)
+    cols = compute_columns(batch)
+    orders = _orders(batch, cols, method)
+    menus = _assemble(batch, cols, orders, method, verified_only)
+    bounds = batch.rows.offsets.tolist()
+    for c, menu in enumerate(menus):
+        header = batch.headers[c]
+        amount = header.budget if budget is None else float(budget)
+        if amount is not None:
+            approve = batch.rows.approve[bounds[c] : bounds[c + 1]]
+            _attach_selection(menu, header.items, approve, orders[c].tolist(), amount, select)
+    return menus
+
+
+def _orders(batch: Batch, cols: Columns, method: str) -> NDArray[np.int64]:
+    ids = [item.id for item in batch.headers[0].items] if batch.headers else []
+    id_rank = np.empty(len(ids), dtype=np.int64)
+    id_rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+    by_id = np.broadcast_to(id_rank, cols.approvals.shape)
+    if method == "approval":
+        keys = (by_id, -cols.borda, -cols.approvals)
+    elif method == "borda":
+        keys = (by_id, -cols.approvals, -cols.borda)
+    else:
+        return _schulze_orders(batch, cols, ids)
+    return np.asarray(np.lexsort(keys, axis=-1), dtype=np.int64)
+
+
+def _schulze_orders(batch: Batch, cols: Columns, ids: list[str]) -> NDArray[np.int64]:
+    r = batch.rows
+    bounds = r.offsets.tolist()
+    orders = np.zeros(cols.approvals.shape, dtype=np.int64)
+    for c, header in enumerate(batch.headers):
+        lo, hi = bounds[c], bounds[c + 1]
+        orders[c] = schulze_order(
+            r.approve[lo:hi], r.position[lo:hi], header.rank_depth, cols.approvals[c].tolist(), ids
+        )
+    return orders
+
+
+def _rounded(values: NDArray[np.float64]) -> list[list[float]]:
+    rounded: list[list[float]] = np.round(values, DIGITS).tolist()
+    return rounded
+
+
+def _tied_lists(cols: Columns, orders: NDArray[np.int64], ids: list[str]) -> list[list[str]]:
+    """Return, per (compound, menu position), the ids tied with that item in menu order."""
+    compounds, m = orders.shape
+    if not compounds or not m:
+        return []
+    tied = np.take_along_axis(cols.tied, orders[:, :, None], axis=1)
+    tied = np.take_along_axis(tied, orders[:, None, :], axis=2)
+    c_idx, _, k_idx = np.nonzero(tied)
+    names = np.asarray(ids, dtype=object)[orders[c_idx, k_idx]].tolist()
+    ends = np.cumsum(tied.sum(axis=2).ravel()).tolist()
+    starts = [0, *ends[:-1]]
+    return [names[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+def _assemble(
+    batch: Batch, cols: Columns, orders: NDArray[np.int64], method: str, verified_only: bool
+) -> list[Menu]:
+    compounds = len(batch.headers)
+    ids = [item.id for item in batch.headers[0].items] if compounds else []
+    m = len(ids)
+    approvals, borda = cols.approvals.tolist(), cols.borda.tolist()
+    support, ci_low, ci_high = (_rounded(x) for x in (cols.support, cols.ci_low, cols.ci_high))
+    bound_low, bound_high = _rounded(cols.bound_low), _rounded(cols.bound_high)
+    elderly, children = cols.elderly_approvals.tolist(), cols.children_approvals.tolist()
+    elderly_n, children_n = cols.elderly_ballots.tolist(), cols.children_ballots.tolist()
+    hands = cols.meeting.tolist()
+    channels = cols.channels.tolist()
+    n_list, households = cols.responses.tolist(), cols.households.tolist()
+    tied = _tied_lists(cols, orders, ids)
+    order_lists = orders.tolist()
+    owner = batch.rows.building_compound
+    edges = np.searchsorted(owner, np.arange(compounds + 1)).tolist()
+    names = batch.rows.building_names
+    menus: list[Menu] = []
+    for c, header in enumerate(batch.headers):
+        lo, hi = edges[c], edges[c + 1]
+        buildings = names[lo:hi]
+        per_building = cols.building_approvals[lo:hi].T.tolist()
+        items: list[dict[str, Any]] = []
+        for position, i in enumerate(order_lists[c]):
+            meta = header.items[i]
+            entry: dict[str, Any] = {"id": meta.id, "category": meta.category}
+            if meta.name_zh is not None:
+                entry["name_zh"] = meta.name_zh
+            if meta.name_en is not None:
+                entry["name_en"] = meta.name_en
+            if meta.cost is not None:
+                entry["cost"] = meta.cost
+            entry.update(
+                rank=position + 1,
+                approvals=approvals[c][i],
+                support=support[c][i],
+                ci95=[ci_low[c][i], ci_high[c][i]],
+                bounds=[bound_low[c][i], bound_high[c][i]],
+                borda=borda[c][i],
+                tied_with=tied[c * m + position],
+                segments={
+                    "elderly": {"approvals": elderly[c][i], "ballots": elderly_n[c]},
+                    "children": {"approvals": children[c][i], "ballots": children_n[c]},
+                },
+                by_building=dict(zip(buildings, per_building[i], strict=True)),
+                meeting={
+                    "for": hands[c][i][0],
+                    "against": hands[c][i][1],
+                    "abstain": hands[c][i][2],
+                },
+            )
+            items.append(entry)
+        n, big_n = n_list[c], households[c]
+        menus.append(
+            {
+                "format": MENU_FORMAT,
+                "compound": {"code": header.code, "name": header.name, "households": big_n},
+                "method": method,
+                "verified_only": verified_only,
+                "rank_depth": header.rank_depth,
+                "responses": n,
+                "households": big_n,
+                "coverage": round(n / big_n, DIGITS) if big_n else 0.0,
+                "channels": dict(zip((*CHANNELS, UNSPECIFIED), channels[c], strict=True)),
+                "items": items,
+            }
+        )
+    return menus
+
+
+def _attach_selection(
+    menu: Menu,
+    items: Sequence[Any],
+    approve: NDArray[np.bool_],
+    order: list[int],
+    budget: float,
+    select: str,
+) -> None:
+    ids = [item.id for item in items]
+    costs = [item.cost for item in items]
+    menu_ids = [ids[i] for i in order]
+    index = {item: k for k, item in enumerate(ids)}
+    greedy = select_greedy(menu_ids, dict(zip(ids, costs, strict=True)), budget)
+    greedy_share = satisfied_share(approve, [index[item] for item in greedy])
+    selection: dict[str, Any] = {"rule": select, "budget": budget}
+    if select == "greedy":
+        chosen = set(greedy)
+        selection["voters_satisfied_share"] = round(greedy_share, DIGITS)
+    else:
+        result = equal_shares_matrix(approve, ids, costs, budget, fill_order=order)
+        chosen = set(result.selected)
+        selection.update(
+            price_per_supporter={
+                item: round(result.price[item], DIGITS) if item in result.price else None
+                for item in menu_ids
+                if item in chosen
+            },
+            completed_by_greedy=[item for item in menu_ids if item in result.filled],
+            per_voter_budget=round(result.share, DIGITS),
+            increments=result.increments,
+            voters_satisfied_share=round(
+                satisfied_share(approve, [index[item] for item in chosen]), DIGITS
+            ),
+            greedy_voters_satisfied_share=round(greedy_share, DIGITS),
+        )
+    spent = sum(costs[index[item]] or 0.0 for item in chosen)
+    selection["selected"] = [item for item in menu_ids if item in chosen]
+    selection["spend"] = spent
+    selection["leftover"] = budget - spent
+    unpriced = [
+        item for item, cost in zip(menu_ids, (costs[i] for i in order), strict=True) if cost is None
+    ]
+    if unpriced:
+        selection["unpriced"] = unpriced
+    for entry in menu["items"]:
+        entry["selected"] = entry["id"] in chosen
+    menu["selection"] = selection

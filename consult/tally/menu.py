@@ -230,34 +230,37 @@ def _attach_selection(
     index = {item: k for k, item in enumerate(ids)}
     greedy = select_greedy(menu_ids, dict(zip(ids, costs, strict=True)), budget)
     greedy_share = satisfied_share(approve, [index[item] for item in greedy])
-    selection: dict[str, Any] = {"rule": select, "budget": budget}
+    extra: dict[str, Any]
     if select == "greedy":
         chosen = set(greedy)
-        selection["voters_satisfied_share"] = round(greedy_share, DIGITS)
+        extra = {"voters_satisfied_share": round(greedy_share, DIGITS)}
     else:
         result = equal_shares_matrix(approve, ids, costs, budget, fill_order=order)
         chosen = set(result.selected)
-        selection.update(
-            price_per_supporter={
+        extra = {
+            "price_per_supporter": {
                 item: round(result.price[item], DIGITS) if item in result.price else None
                 for item in menu_ids
                 if item in chosen
             },
-            completed_by_greedy=[item for item in menu_ids if item in result.filled],
-            per_voter_budget=round(result.share, DIGITS),
-            increments=result.increments,
-            voters_satisfied_share=round(
+            "completed_by_greedy": [item for item in menu_ids if item in result.filled],
+            "per_voter_budget": round(result.share, DIGITS),
+            "increments": result.increments,
+            "voters_satisfied_share": round(
                 satisfied_share(approve, [index[item] for item in chosen]), DIGITS
             ),
-            greedy_voters_satisfied_share=round(greedy_share, DIGITS),
-        )
+            "greedy_voters_satisfied_share": round(greedy_share, DIGITS),
+        }
     spent = sum(costs[index[item]] or 0.0 for item in chosen)
-    selection["selected"] = [item for item in menu_ids if item in chosen]
-    selection["spend"] = spent
-    selection["leftover"] = budget - spent
-    unpriced = [
-        item for item, cost in zip(menu_ids, (costs[i] for i in order), strict=True) if cost is None
-    ]
+    selection: dict[str, Any] = {
+        "rule": select,
+        "budget": budget,
+        "selected": [item for item in menu_ids if item in chosen],
+        "spend": spent,
+        "leftover": budget - spent,
+        **extra,
+    }
+    unpriced = [ids[i] for i in order if costs[i] is None]
     if unpriced:
         selection["unpriced"] = unpriced
     for entry in menu["items"]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from consult import config
 
@@ -32,13 +33,29 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.secret_key_for(Path(app.instance_path))
 
-    from consult import cli, db, errors, i18n, security
+    if app.config["HTTPS"]:
+        app.config.update(
+            SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https"
+        )
+    if proxies := int(app.config["PROXY_COUNT"]):
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
+
+    from consult import access, cli, db, errors, i18n, labels, limits, security
+    from consult.accounts import bp as accounts_bp
+    from consult.facilitators import bp as facilitators_bp
     from consult.residents import bp as residents_bp
 
     db.init_app(app)
     i18n.init_app(app)
+    labels.init_app(app)
     security.init_app(app)
+    access.init_app(app)
+    limits.init_app(app)
     errors.init_app(app)
     app.register_blueprint(residents_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(facilitators_bp)
     cli.init_app(app)
     return app

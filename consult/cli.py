@@ -60,6 +60,8 @@ def seed_demo_command() -> None:
 @click.pass_context
 def setup_command(ctx: click.Context, host: str, port: str) -> None:
     """Create the schema, seed the demo when empty, and print where to look."""
+    from consult.services.seed import DEMO_ACCOUNTS
+
     ctx.invoke(init_db_command)
     ctx.invoke(seed_demo_command)
     base = f"http://{host}:{port}"
@@ -70,6 +72,12 @@ def setup_command(ctx: click.Context, host: str, port: str) -> None:
     click.echo(f"  results              {base}/c/dongzhuang/results")
     click.echo(f"  poster (print A4)    {base}/c/dongzhuang/poster")
     click.echo(f"  English              {base}/c/dongzhuang?lang=en")
+    click.echo(f"  staff login          {base}/login")
+    click.echo("")
+    click.echo("  demo logins (username / password):")
+    for username, password, role, _name, codes in DEMO_ACCOUNTS:
+        scope = f" ({', '.join(codes)})" if codes else ""
+        click.echo(f"    {username:<6} / {password:<16} {role}{scope}")
     click.echo("")
 
 
@@ -124,6 +132,81 @@ def export_ballots_command(code: str, output: Any) -> None:
     output.write("\n")
 
 
+@click.command("create-user")
+@click.argument("username")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "planner", "facilitator"]),
+    help="admin: everything; planner: reads compounds; facilitator: runs compounds.",
+)
+@click.option("--compound", "compounds", multiple=True, help="A compound a facilitator runs.")
+@click.option("--district", "districts", multiple=True, help="A district a planner reads.")
+@click.option("--name", default="", help="Name shown in the audit log.")
+@click.password_option(help="Prompted for (twice) when not given.")
+@with_appcontext
+def create_user_command(
+    username: str,
+    role: str,
+    compounds: tuple[str, ...],
+    districts: tuple[str, ...],
+    name: str,
+    password: str,
+) -> None:
+    """Create an account for a facilitator, a planner or an admin."""
+    from sqlmodel import col, select
+
+    from consult.models import Compound, District, Role
+    from consult.services import accounts, audit
+
+    with session_scope() as session:
+        found = list(session.exec(select(Compound).where(col(Compound.code).in_(compounds))).all())
+        missing = sorted(set(compounds) - {c.code for c in found})
+        areas = list(session.exec(select(District).where(col(District.code).in_(districts))).all())
+        missing += sorted(set(districts) - {d.code for d in areas})
+        if missing:
+            raise click.ClickException(f"unknown compound or district codes: {' '.join(missing)}")
+        try:
+            account = accounts.create_account(
+                session,
+                username=username,
+                password=password,
+                role=Role(role),
+                display_name=name,
+                compounds=found,
+                districts=areas,
+            )
+        except accounts.AccountError as error:
+            raise click.ClickException(str(error)) from error
+        audit.record(session, None, "account.create", f"account:{account.username}", role=role)
+    click.echo(f"Account {account.username} ({role}) created.")
+
+
+@click.command("set-password")
+@click.argument("username")
+@click.password_option(help="Prompted for (twice) when not given.")
+@with_appcontext
+def set_password_command(username: str, password: str) -> None:
+    """Give an account a new password."""
+    from sqlmodel import select
+
+    from consult.models import Account
+    from consult.services import accounts, audit
+
+    with session_scope() as session:
+        account = session.exec(
+            select(Account).where(Account.username == accounts.normalize_username(username))
+        ).first()
+        if account is None:
+            raise click.ClickException(f"no account is called {username!r}")
+        try:
+            accounts.set_password(session, account, password)
+        except accounts.AccountError as error:
+            raise click.ClickException(str(error)) from error
+        audit.record(session, None, "account.password", f"account:{account.username}")
+    click.echo(f"Password of {account.username} changed.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI."""
     for command in (
@@ -132,6 +215,8 @@ def init_app(app: Flask) -> None:
         setup_command,
         serve_command,
         export_ballots_command,
+        create_user_command,
+        set_password_command,
     ):
         app.cli.add_command(command)
     try:

@@ -22,7 +22,16 @@ DEFAULTS: dict[str, Any] = {
     # Public figures drawn from fewer households than this are withheld.
     "PUBLIC_MIN_COUNT": 5,
     "SEND_FILE_MAX_AGE_DEFAULT": 7 * 24 * 3600,
+    # Served over HTTPS (behind nginx): secure cookies, https links, HSTS.
+    "HTTPS": False,
+    # How many proxies (nginx) stand in front: trust that many X-Forwarded-* hops.
+    "PROXY_COUNT": 0,
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
 }
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
 
 
 def secret_key_for(instance_path: Path) -> str:
@@ -39,7 +48,17 @@ def secret_key_for(instance_path: Path) -> str:
 def from_environment() -> dict[str, Any]:
     """Read CONSULT_* variables (CONSULT_DATABASE_URL -> DATABASE_URL)."""
     return {
-        key.removeprefix("CONSULT_"): value
+        key.removeprefix("CONSULT_"): _typed(value)
         for key, value in os.environ.items()
         if key.startswith("CONSULT_") and not key.startswith("CONSULT_TEST_")
     }
+
+
+def _typed(value: str) -> Any:
+    """Read "true"/"false" as booleans and whole numbers as ints; keep the rest."""
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return int(lowered) if lowered.isdigit() else value

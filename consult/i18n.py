@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from flask import Flask, g, request
 from flask.wrappers import Response
-from flask_babel import Babel, format_date, get_locale
+from flask_babel import Babel, format_date, format_datetime, get_locale
 
 LANG_COOKIE = "lang"
 SIZE_COOKIE = "size"
@@ -65,12 +65,20 @@ def format_day(day: date) -> str:
     return str(format_date(day, format="long"))
 
 
+def format_moment(moment: datetime) -> str:
+    """Format a stored UTC time in the compounds' time zone, briefly."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return str(format_datetime(moment, format="short"))
+
+
 def init_app(app: Flask) -> None:
     """Register Flask-Babel and the template helpers."""
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     Babel(app, locale_selector=select_locale)
     app.after_request(remember_choices)
     app.add_template_filter(format_day, "format_day")
+    app.add_template_filter(format_moment, "format_moment")
 
     @app.context_processor
     def _language_helpers() -> dict[str, object]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app
 from flask.wrappers import Response
 from flask_wtf.csrf import CSRFProtect
 
@@ -28,6 +28,8 @@ def security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if current_app.config["HTTPS"]:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
 
 

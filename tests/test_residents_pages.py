@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from factories import create_compound, open_survey
+from tests.factories import create_compound, open_survey
 from flask.testing import FlaskClient
 from sqlmodel import Session
 
@@ -113,7 +113,7 @@ def test_poster_has_title_qr_three_steps_and_closing_date(client: FlaskClient, y
 def test_thanks_page_for_a_receipt_of_another_compound_is_404(
     client: FlaskClient, yard: None, session: Session
 ) -> None:
-    from test_residents_survey import submit
+    from tests.test_residents_survey import submit
 
     location = submit(client).headers["Location"]
     receipt = location.rsplit("/", 1)[-1]

@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 import pytest
-from conftest import hidden_fields
-from factories import create_compound, open_survey
+from tests.conftest import hidden_fields
+from tests.factories import create_compound, open_survey
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 

@@ -6,7 +6,7 @@ import threading
 import uuid
 
 import pytest
-from factories import create_compound, open_survey
+from tests.factories import create_compound, open_survey
 from flask import Flask
 from sqlalchemy import func
 from sqlmodel import Session, select

@@ -1,11 +1,15 @@
 """The tables, one module per aggregate; importing this registers them all."""
 
+from consult.models.accounts import Account, AccountScope, AuditEvent, Role
 from consult.models.ballots import Ballot, BallotItem, Channel, Tenure
 from consult.models.catalog import CatalogItem, Category
 from consult.models.places import Building, Compound, District, Household, Unit
-from consult.models.surveys import Survey, SurveyItem, SurveyPhase, SurveyStatus
+from consult.models.surveys import Survey, SurveyItem, SurveyMode, SurveyPhase, SurveyStatus
 
 __all__ = [
+    "Account",
+    "AccountScope",
+    "AuditEvent",
     "Ballot",
     "BallotItem",
     "Building",
@@ -15,8 +19,10 @@ __all__ = [
     "Compound",
     "District",
     "Household",
+    "Role",
     "Survey",
     "SurveyItem",
+    "SurveyMode",
     "SurveyPhase",
     "SurveyStatus",
     "Tenure",

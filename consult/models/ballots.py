@@ -62,6 +62,10 @@ class Ballot(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     #: When a newer answer replaced it (UTC).
     replaced_at: datetime | None = Field(default=None)
+    #: When the household withdrew it (UTC).
+    withdrawn_at: datetime | None = Field(default=None)
+    #: The account that entered it (paper questionnaires, meetings).
+    entered_by: int | None = Field(default=None, foreign_key="account.id")
     #: Someone in the household is 60 or older.
     elderly: bool = Field(default=False)
     #: A child under 12 lives there.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -78,3 +80,7 @@ class Household(SQLModel, table=True):
     label: str = Field(max_length=80, index=True)
     #: Floor area in m², for owners' consent (may be unknown).
     area: float | None = Field(default=None)
+    #: HMAC-SHA256 of the household's code (每户一码) under the instance secret; None if none.
+    code_hash: str | None = Field(default=None, max_length=64, unique=True)
+    #: When the current code was issued (UTC).
+    code_issued_at: datetime | None = Field(default=None)

@@ -24,6 +24,17 @@ class SurveyStatus(StrEnum):
     CLOSED = "closed"
 
 
+class SurveyMode(StrEnum):
+    """How households reach the survey."""
+
+    #: Anyone with the compound's QR link, choosing building, unit and room.
+    OPEN = "open"
+    #: Only with the household's own code (每户一码).
+    CODES = "codes"
+    #: Either; ballots cast with a code are marked verified.
+    BOTH = "both"
+
+
 class Survey(SQLModel, table=True):
     """A survey of one compound."""
 
@@ -40,6 +51,8 @@ class Survey(SQLModel, table=True):
     closes_on: date | None = Field(default=None)
     #: How many priorities a household may rank.
     rank_depth: int = Field(default=3)
+    #: open link only, household codes only, or both.
+    mode: SurveyMode = Field(default=SurveyMode.OPEN, sa_type=String(20))
 
 
 class SurveyItem(SQLModel, table=True):

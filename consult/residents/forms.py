@@ -76,9 +76,12 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
         rank_depth: int,
         comment_max: int,
         compound_code: str,
+        household_label: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        #: Set when a household code opened the form: the household is known, no pickers.
+        self.household_label = household_label
         self.layout = layout
         self.items = items
         self.rank_depth = rank_depth
@@ -98,12 +101,16 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
             self.token.data = new_submission_token(compound_code)
 
     def validate_building(self, field: Field) -> None:
+        if self.household_label:
+            return
         if not field.data:
             raise ValidationError(_l("Please choose your building."))
         if field.data not in {b.number for b in self.layout}:
             raise ValidationError(_l("This compound has no such building."))
 
     def validate_unit(self, field: Field) -> None:
+        if self.household_label:
+            return
         if not field.data:
             raise ValidationError(_l("Please choose your unit."))
         building = next((b for b in self.layout if b.number == self.building.data), None)
@@ -111,6 +118,8 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
             raise ValidationError(_l("This building has no such unit."))
 
     def validate_room(self, field: Field) -> None:
+        if self.household_label:
+            return
         if not field.data:
             raise ValidationError(_l("Please choose your room."))
         building = next((b for b in self.layout if b.number == self.building.data), None)

@@ -20,13 +20,15 @@ from flask_wtf.csrf import CSRFError
 from sqlmodel import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from consult.access import public
 from consult.db import get_session
-from consult.errors import csrf_message, render_error
-from consult.models import Ballot, Compound, Survey, Tenure
+from consult.errors import render_error
+from consult.limits import GUESS_LIMIT, SUBMIT_LIMIT, failed, limiter
+from consult.models import Ballot, Channel, Compound, Household, Survey, SurveyMode, Tenure
 from consult.residents import bp
 from consult.residents.forms import SurveyForm
 from consult.services import ballots as ballot_service
-from consult.services import places, surveys
+from consult.services import codes, places, surveys
 from consult.services.results import public_results
 
 Page = str | tuple[str, int] | BaseResponse
@@ -47,18 +49,14 @@ def _progress(compound: Compound, survey: Survey | None) -> dict[str, int]:
     return {"answered": answered, "total": total, "percent": percent}
 
 
-def survey_url(compound: Compound) -> str:
-    """Return the absolute address the compound's QR code opens."""
-    base = current_app.config.get("PUBLIC_URL")
-    path = url_for("residents.landing", code=compound.code)
-    return (
-        base.rstrip("/") + path
-        if base
-        else url_for("residents.landing", code=compound.code, _external=True)
-    )
+def public_url(path: str) -> str:
+    """Return the absolute address of a path, as printed in QR codes."""
+    base = current_app.config.get("PUBLIC_URL") or request.host_url
+    return base.rstrip("/") + path
 
 
 @bp.get("/")
+@public
 def index() -> Page:
     session = get_session()
     compounds = session.exec(select(Compound).order_by(Compound.code)).all()
@@ -66,11 +64,13 @@ def index() -> Page:
 
 
 @bp.get("/favicon.ico")
+@public
 def favicon() -> Page:
     return redirect(url_for("static", filename="img/favicon.svg"), 301)
 
 
 @bp.get("/c/<code>")
+@public
 def landing(code: str) -> Page:
     compound = _compound_or_404(code)
     survey = surveys.current_survey(get_session(), compound)
@@ -85,43 +85,85 @@ def landing(code: str) -> Page:
 
 
 @bp.route("/c/<code>/survey", methods=["GET", "POST"])
+@public
+@limiter.limit(SUBMIT_LIMIT, methods=["POST"])
 def survey(code: str) -> Page:
-    return _survey_page(code)
+    return _survey_page(_compound_or_404(code))
+
+
+@bp.route("/h/<code>", methods=["GET", "POST"])
+@public
+@limiter.limit(GUESS_LIMIT, deduct_when=failed)
+def by_code(code: str) -> Page:
+    household = codes.household_by_code(get_session(), current_app.config["SECRET_KEY"], code)
+    if household is None:
+        return render_template("residents/code_unknown.html", code=code[:20]), 404
+    compound = get_session().get(Compound, household.compound_id)
+    assert compound is not None
+    return _survey_page(compound, household=household, household_code=codes.normalize_code(code))
+
+
+@bp.get("/h")
+@public
+def enter_code() -> Page:
+    typed = codes.normalize_code(request.args.get("code", ""))
+    if typed:
+        return redirect(url_for("residents.by_code", code=typed), 303)
+    return render_template("residents/enter_code.html")
 
 
 @bp.errorhandler(CSRFError)
 def csrf_expired(error: CSRFError) -> Page:
     """Keep a resident's answers when the form's token had expired: show them to send again."""
-    if request.endpoint == "residents.survey" and request.view_args:
-        return _survey_page(request.view_args["code"], token_expired=True)
+    args = request.view_args or {}
+    if request.endpoint == "residents.survey":
+        return _survey_page(_compound_or_404(args["code"]), token_expired=True)
+    if request.endpoint == "residents.by_code":
+        secret = current_app.config["SECRET_KEY"]
+        household = codes.household_by_code(get_session(), secret, args["code"])
+        compound = household and get_session().get(Compound, household.compound_id)
+        if household is not None and compound is not None:
+            return _survey_page(
+                compound, household=household, household_code=args["code"], token_expired=True
+            )
+    from consult.errors import csrf_message
+
     return render_error(400, csrf_message())
 
 
-def _survey_page(code: str, token_expired: bool = False) -> Page:
+def _survey_page(
+    compound: Compound,
+    *,
+    household: Household | None = None,
+    household_code: str | None = None,
+    token_expired: bool = False,
+) -> Page:
+    """Show the survey, or store a valid answer (by open link, or by household code)."""
     session = get_session()
-    compound = _compound_or_404(code)
     survey = surveys.current_survey(session, compound)
     closed = surveys.why_closed(survey)
+    status = 400 if request.method == "POST" else 200
     if closed or survey is None:
-        status = 400 if request.method == "POST" else 200
         return render_template(
             "residents/closed.html", compound=compound, survey=survey, closed=closed
         ), status
+    if household is None and survey.mode == SurveyMode.CODES:
+        return render_template("residents/codes_only.html", compound=compound), status
     items = surveys.offered_items(session, survey)
+    previous = ballot_service.current_ballot(session, survey, household) if household else None
     form = SurveyForm(
-        layout=places.layout(session, compound),
+        layout=places.layout(session, compound) if household is None else [],
         items=items,
         rank_depth=survey.rank_depth,
         comment_max=current_app.config["COMMENT_MAX_LENGTH"],
         compound_code=compound.code,
+        household_label=household.label if household else None,
+        data=_prefill(previous) if previous and request.method == "GET" else None,
     )
-    status = 200
-    if token_expired:
-        status = 400
-    elif request.method == "POST":
-        if form.validate():
-            return _store(compound, survey, form)
-        status = 400
+    if request.method == "POST" and not token_expired and form.validate():
+        stored = _store(compound, survey, form, household)
+        if stored is not None:
+            return stored
     return render_template(
         "residents/survey.html",
         compound=compound,
@@ -131,17 +173,41 @@ def _survey_page(code: str, token_expired: bool = False) -> Page:
         layout_map={b.number: {u.number: u.rooms for u in b.units} for b in form.layout},
         progress=_progress(compound, survey),
         token_expired=token_expired,
-    ), status
+        household=household,
+        household_code=household_code,
+        previous=previous,
+        action=url_for("residents.by_code", code=household_code)
+        if household_code
+        else url_for("residents.survey", code=compound.code),
+    ), (400 if request.method == "POST" else 200)
 
 
-def _store(compound: Compound, survey: Survey, form: SurveyForm) -> Page:
+def _prefill(ballot: Ballot) -> dict[str, object]:
+    answers = ballot_service.answers_of(get_session(), ballot)
+    return {
+        "approve": answers.approve,
+        "priority": answers.priorities,
+        "elderly": answers.elderly,
+        "children": answers.children,
+        "mobility": answers.mobility,
+        "tenure": str(answers.tenure) if answers.tenure else "",
+        "comment": answers.comment,
+    }
+
+
+def _store(
+    compound: Compound, survey: Survey, form: SurveyForm, household: Household | None
+) -> Page | None:
+    """Store the answer and redirect to the thank-you page; None with a form error."""
     session = get_session()
-    household = places.find_household(
-        session, compound, form.building.data, form.unit.data, form.room.data
-    )
+    verified = household is not None
+    if household is None:
+        household = places.find_household(
+            session, compound, form.building.data, form.unit.data, form.room.data
+        )
     if household is None:  # validated above; a household removed meanwhile
         form.room.errors = [_("This unit has no such room.")]
-        return render_error(400)
+        return None
     answers = ballot_service.Answers(
         approve=list(form.approve.data),
         priorities=list(form.priority.data),
@@ -153,12 +219,29 @@ def _store(compound: Compound, survey: Survey, form: SurveyForm) -> Page:
     )
     key = form.submission_key
     assert key is not None
-    submitted = ballot_service.commit_with_retry(
-        session,
-        lambda: ballot_service.submit_ballot(
-            session, survey=survey, household=household, answers=answers, submission_key=key
-        ),
-    )
+    target = household
+    try:
+        submitted = ballot_service.commit_with_retry(
+            session,
+            lambda: ballot_service.submit_ballot(
+                session,
+                survey=survey,
+                household=target,
+                answers=answers,
+                submission_key=key,
+                channel=Channel.INVITE if verified else Channel.QR,
+                verified=verified,
+            ),
+        )
+    except ballot_service.VerifiedAnswerExists:
+        session.rollback()
+        form.room.errors = [
+            _(
+                "This household has already answered with its household code. To change "
+                "the answer, open the survey with the code on your slip."
+            )
+        ]
+        return None
     flash(str(submitted.outcome), "outcome")
     return redirect(
         url_for("residents.thanks", code=compound.code, receipt=submitted.ballot.receipt), 303
@@ -166,10 +249,11 @@ def _store(compound: Compound, survey: Survey, form: SurveyForm) -> Page:
 
 
 @bp.get("/c/<code>/thanks/<receipt>")
+@public
 def thanks(code: str, receipt: str) -> Page:
     session = get_session()
     compound = _compound_or_404(code)
-    ballot = session.exec(select(Ballot).where(Ballot.receipt == receipt.upper())).first()
+    ballot = ballot_service.ballot_by_receipt(session, receipt)
     survey = session.get(Survey, ballot.survey_id) if ballot else None
     if ballot is None or survey is None or survey.compound_id != compound.id:
         abort(404)
@@ -177,11 +261,64 @@ def thanks(code: str, receipt: str) -> Page:
         "residents/thanks.html",
         compound=compound,
         receipt=ballot_service.format_receipt(ballot.receipt),
+        raw_receipt=ballot.receipt,
         progress=_progress(compound, survey),
     )
 
 
+@bp.get("/r")
+@public
+def enter_receipt() -> Page:
+    typed = request.args.get("receipt", "").replace("-", "").replace(" ", "").upper()
+    if typed:
+        return redirect(url_for("residents.my_answer", receipt=typed[:16]), 303)
+    return render_template("residents/enter_receipt.html")
+
+
+@bp.get("/r/<receipt>")
+@public
+@limiter.limit(GUESS_LIMIT, deduct_when=failed)
+def my_answer(receipt: str) -> Page:
+    session = get_session()
+    ballot = ballot_service.ballot_by_receipt(session, receipt)
+    if ballot is None:
+        return render_template("residents/receipt_unknown.html"), 404
+    survey = session.get(Survey, ballot.survey_id)
+    household = session.get(Household, ballot.household_id)
+    assert survey is not None and household is not None
+    compound = session.get(Compound, survey.compound_id)
+    names = {item.id: item for item in surveys.offered_items(session, survey)}
+    return render_template(
+        "residents/my_answer.html",
+        ballot=ballot,
+        compound=compound,
+        household=household,
+        answers=ballot_service.answers_of(session, ballot),
+        names=names,
+        receipt=ballot_service.format_receipt(ballot.receipt),
+        open=surveys.why_closed(survey) is None,
+    )
+
+
+@bp.post("/r/<receipt>/withdraw")
+@public
+@limiter.limit(GUESS_LIMIT, deduct_when=failed)
+def withdraw(receipt: str) -> Page:
+    session = get_session()
+    ballot = ballot_service.ballot_by_receipt(session, receipt)
+    if ballot is None:
+        return render_template("residents/receipt_unknown.html"), 404
+    survey = session.get(Survey, ballot.survey_id)
+    if survey is None or surveys.why_closed(survey) is not None:
+        return render_error(400, _("The survey has closed; answers can no longer be withdrawn."))
+    if ballot_service.withdraw_ballot(session, ballot):
+        session.commit()
+        flash(_("Your answer is withdrawn and no longer counted."), "info")
+    return redirect(url_for("residents.my_answer", receipt=ballot.receipt), 303)
+
+
 @bp.get("/c/<code>/results")
+@public
 def results(code: str) -> Page:
     session = get_session()
     compound = _compound_or_404(code)
@@ -196,10 +333,11 @@ def results(code: str) -> Page:
 
 
 def _qr(compound: Compound) -> segno.QRCode:
-    return segno.make(survey_url(compound), error="m")
+    return segno.make(public_url(url_for("residents.landing", code=compound.code)), error="m")
 
 
 @bp.get("/c/<code>/qr.svg")
+@public
 def qr_svg(code: str) -> Page:
     buffer = io.BytesIO()
     _qr(_compound_or_404(code)).save(buffer, kind="svg", scale=8, border=2, xmldecl=False)
@@ -207,6 +345,7 @@ def qr_svg(code: str) -> Page:
 
 
 @bp.get("/c/<code>/qr.png")
+@public
 def qr_png(code: str) -> Page:
     buffer = io.BytesIO()
     _qr(_compound_or_404(code)).save(buffer, kind="png", scale=10, border=2)
@@ -214,6 +353,7 @@ def qr_png(code: str) -> Page:
 
 
 @bp.get("/c/<code>/poster")
+@public
 def poster(code: str) -> Page:
     session = get_session()
     compound = _compound_or_404(code)
@@ -222,7 +362,7 @@ def poster(code: str) -> Page:
         "residents/poster.html",
         compound=compound,
         survey=survey,
-        url=survey_url(compound),
+        url=public_url(url_for("residents.landing", code=compound.code)),
     )
 
 

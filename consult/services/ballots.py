@@ -42,6 +42,10 @@ class Answers:
     comment: str = ""
 
 
+class VerifiedAnswerExists(Exception):
+    """An unverified answer may not replace one cast with the household's code."""
+
+
 @dataclass(frozen=True)
 class Submitted:
     """The stored ballot and what the submission did."""
@@ -95,6 +99,8 @@ def submit_ballot(
     if stored is not None:
         return Submitted(stored, Outcome.DUPLICATE)
     previous = current_ballot(session, survey, household)
+    if previous is not None and previous.verified and not verified:
+        raise VerifiedAnswerExists(household.label)
     if previous is not None:
         previous.is_current = False
         previous.replaced_at = utcnow()
@@ -120,6 +126,42 @@ def submit_ballot(
         session.add(BallotItem(ballot_id=row_id(ballot.id), item_id=item, rank=rank_of.get(item)))
     session.flush()
     return Submitted(ballot, Outcome.REPLACED if previous else Outcome.CREATED)
+
+
+def ballot_by_receipt(session: Session, receipt: str) -> Ballot | None:
+    """Return the ballot with this receipt (typed with or without the dash), or None."""
+    cleaned = receipt.replace("-", "").replace(" ", "").upper()
+    if len(cleaned) != RECEIPT_LENGTH or any(c not in ALPHABET for c in cleaned):
+        return None
+    return session.exec(select(Ballot).where(Ballot.receipt == cleaned)).first()
+
+
+def answers_of(session: Session, ballot: Ballot) -> Answers:
+    """Return a stored ballot's answers (to show them, or to prefill the form)."""
+    rows = session.exec(
+        select(BallotItem.item_id, BallotItem.rank).where(BallotItem.ballot_id == ballot.id)
+    ).all()
+    ranked = sorted((rank, item) for item, rank in rows if rank is not None)
+    return Answers(
+        approve=[item for item, _ in rows],
+        priorities=[item for _, item in ranked],
+        elderly=ballot.elderly,
+        children=ballot.children,
+        mobility=ballot.mobility,
+        tenure=Tenure(ballot.tenure) if ballot.tenure else None,
+        comment=ballot.comment,
+    )
+
+
+def withdraw_ballot(session: Session, ballot: Ballot) -> bool:
+    """Stop counting the ballot (kept as history); flush. False if it no longer counted."""
+    if not ballot.is_current:
+        return False
+    ballot.is_current = False
+    ballot.withdrawn_at = utcnow()
+    session.add(ballot)
+    session.flush()
+    return True
 
 
 def commit_with_retry(session: Session, work: Callable[[], T], attempts: int = 5) -> T:

@@ -18,6 +18,7 @@ from consult.models import (
     Compound,
     District,
     Household,
+    Role,
     Survey,
     SurveyPhase,
     SurveyStatus,
@@ -25,6 +26,7 @@ from consult.models import (
     Unit,
 )
 from consult.models._base import row_id
+from consult.services.accounts import create_account
 from consult.services.ballots import Answers, submit_ballot
 from consult.services.places import household_label
 from consult.services.surveys import local_today, offer_whole_catalog
@@ -66,6 +68,15 @@ DEMO_COMPOUNDS = (
     DemoCompound(
         "zhonghejie", "中和街小区", "weicheng", "潍坊市潍城区中和街", (3, 3, 3, 3, 3, 2), 6, 2, 31
     ),
+)
+
+
+#: Demo logins: (username, password, role, display name, compound codes). Demo only.
+DEMO_ACCOUNTS = (
+    ("admin", "admin-demo-2026", Role.ADMIN, "系统管理员", ()),
+    ("wang", "wang-demo-2026", Role.FACILITATOR, "王主任（东庄社区）", ("dongzhuang",)),
+    ("li", "li-demo-2026", Role.FACILITATOR, "李书记（中和街社区）", ("zhonghejie",)),
+    ("zhou", "zhou-demo-2026", Role.PLANNER, "周工（市住建局）", ()),
 )
 
 
@@ -172,8 +183,12 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
         districts[code] = district
     session.flush()
     today = local_today()
+    compounds: dict[str, Compound] = {}
     for shape in DEMO_COMPOUNDS:
         households = build_compound(session, shape, districts[shape.district])
+        compound = session.get(Compound, households[0].compound_id)
+        assert compound is not None
+        compounds[shape.code] = compound
         survey = Survey(
             compound_id=households[0].compound_id,
             phase=SurveyPhase.NEEDS,
@@ -194,3 +209,12 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
                 channel=rng.choice([Channel.QR, Channel.QR, Channel.QR, Channel.PAPER]),
                 verified=False,
             )
+    for username, password, role, name, codes in DEMO_ACCOUNTS:
+        create_account(
+            session,
+            username=username,
+            password=password,
+            role=role,
+            display_name=name,
+            compounds=[compounds[code] for code in codes],
+        )

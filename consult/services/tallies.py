@@ -14,6 +14,8 @@ from consult.services.places import household_count
 from consult.services.surveys import offered_items
 
 BALLOTS_FORMAT = "consult.ballots/1"
+#: The ranking methods the engine offers.
+METHODS = ("approval", "borda", "schulze")
 
 
 def ballots_document(session: Session, compound: Compound, survey: Survey) -> dict[str, Any]:

@@ -85,16 +85,21 @@ def _phone_context(browser: Any, **options: Any) -> Any:
 
 
 @pytest.fixture
-def phone(browser: Any) -> Iterator[Any]:
-    """A fresh page at a phone's size (375x812), cookies empty."""
+def console_errors() -> list[str]:
+    """Script errors and failed loads the page reported; a test may expect some."""
+    return []
+
+
+@pytest.fixture
+def phone(browser: Any, console_errors: list[str]) -> Iterator[Any]:
+    """A fresh page at a phone's size (375x812), cookies empty; no script errors allowed."""
     context = _phone_context(browser)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: console_errors.append(str(error)))
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     yield page
     context.close()
-    assert errors == [], errors
+    assert console_errors == [], console_errors
 
 
 @pytest.fixture

@@ -1,0 +1,115 @@
+"""Who may open which page: every route declares it, and a test walks the URL map.
+
+Residents' pages are `@public`. Every other route is `@requires(...)` with the
+roles it admits and, for a compound's pages, whether it reads or runs that
+compound: planners read the compounds of their districts (or the whole city),
+facilitators read and run the compounds assigned to them, admins do everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user
+
+from consult.db import get_session
+from consult.models import Account, Compound, Role
+from consult.services import accounts
+from consult.services.places import compound_by_code
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message = _l("Please log in to see this page.")
+login_manager.login_message_category = "info"
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a route asks of the person opening it."""
+
+    #: Roles admitted; empty means anyone, logged in or not.
+    roles: frozenset[Role]
+    #: "read" or "run" a compound named by the route's `code`; None when no compound.
+    compound: str | None = None
+
+    @property
+    def public(self) -> bool:
+        return not self.roles
+
+
+PUBLIC = Access(frozenset())
+ALL_ROLES = (Role.ADMIN, Role.PLANNER, Role.FACILITATOR)
+
+
+def public(view: F) -> F:
+    """Declare a route open to everyone (residents' pages, the login page)."""
+    view.access = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def requires(*roles: Role, compound: str | None = None) -> Callable[[F], F]:
+    """Declare and enforce the roles (and the compound right) a route needs."""
+    if compound not in (None, "read", "run"):
+        raise ValueError(f"compound must be 'read' or 'run', not {compound!r}")
+    access = Access(frozenset(roles or ALL_ROLES), compound)
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+            account: Account = current_user._get_current_object()
+            if account.role not in access.roles:
+                abort(403)
+            if access.compound is not None:
+                place = compound_by_code(get_session(), kwargs.get("code", ""))
+                if place is None:
+                    abort(404)
+                allowed = (accounts.can_run if access.compound == "run" else accounts.can_read)(
+                    get_session(), account, place
+                )
+                if not allowed:
+                    abort(403)
+            return view(*args, **kwargs)
+
+        guarded.access = access  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def access_of(view: Callable[..., Any]) -> Access | None:
+    """Return what a view function declared, or None if it declared nothing."""
+    declared = getattr(view, "access", None)
+    return declared if isinstance(declared, Access) else None
+
+
+def current_compound(code: str) -> Compound:
+    """Return the compound of a guarded route (the guard already found it)."""
+    place = compound_by_code(get_session(), code)
+    if place is None:
+        abort(404)
+    return place
+
+
+@login_manager.user_loader
+def _load_account(key: str) -> Account | None:
+    account_id, _, fingerprint = key.partition(":")
+    if not account_id.isdigit():
+        return None
+    account = get_session().get(Account, int(account_id))
+    if account is None or not account.active or account.get_id() != key:
+        return None
+    return account
+
+
+def init_app(app: Flask) -> None:
+    """Register Flask-Login."""
+    login_manager.init_app(app)

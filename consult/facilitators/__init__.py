@@ -1,0 +1,7 @@
+"""Facilitators' pages: their compounds, the menu, household codes and slips."""
+
+from flask import Blueprint
+
+bp = Blueprint("facilitators", __name__, url_prefix="/f")
+
+from consult.facilitators import routes  # noqa: E402, F401

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
-from consult.models import Compound, District, Household, Survey, SurveyPhase, SurveyStatus
+from consult.models import (
+    Account,
+    Compound,
+    District,
+    Household,
+    Role,
+    Survey,
+    SurveyPhase,
+    SurveyStatus,
+)
+from consult.services.accounts import create_account
 from consult.services.seed import DemoCompound, build_compound
 from consult.services.surveys import local_today, offer_whole_catalog
+from tests.conftest import hidden_fields
 
 
 def create_district(session: Session, code: str = "kuiwen", name: str = "奎文区") -> District:
@@ -61,3 +74,37 @@ def open_survey(
     offer_whole_catalog(session, survey)
     session.commit()
     return survey
+
+
+PASSWORD = "correct-horse-battery"
+
+
+def create_user(
+    session: Session,
+    username: str,
+    role: str,
+    *,
+    compounds: list[Compound] | None = None,
+    districts: list[District] | None = None,
+    password: str = PASSWORD,
+) -> Account:
+    """Create an account with the given role and scope; commit."""
+    account = create_account(
+        session,
+        username=username,
+        password=password,
+        role=Role(role),
+        compounds=compounds,
+        districts=districts,
+    )
+    session.commit()
+    return account
+
+
+def log_in(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
+    """Log the client in through the login form (CSRF token included)."""
+    page = client.get("/login").get_data(as_text=True)
+    token = hidden_fields(page).get("csrf_token", "")
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.factories import create_compound, open_survey
 from flask.testing import FlaskClient
 from sqlmodel import Session
+
+from tests.factories import create_compound, open_survey
 
 
 @pytest.fixture

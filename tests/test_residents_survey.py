@@ -6,12 +6,12 @@ import re
 from typing import Any
 
 import pytest
-from tests.conftest import hidden_fields
-from tests.factories import create_compound, open_survey
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from consult.models import Ballot, BallotItem, SurveyStatus
+from tests.conftest import hidden_fields
+from tests.factories import create_compound, open_survey
 
 
 @pytest.fixture
@@ -296,3 +296,13 @@ def test_wrong_method_is_405_page(client: FlaskClient, yard: dict) -> None:
 def test_oversized_body_is_413(client: FlaskClient, yard: dict) -> None:
     response = client.post("/c/testyard/survey", data={"comment": "x" * 300_000})
     assert response.status_code == 413
+
+
+def test_an_empty_post_is_a_form_error_not_a_crash(
+    client: FlaskClient, yard: dict, session: Session
+) -> None:
+    fields = form_for(client)
+    response = client.post("/c/testyard/survey", data={"csrf_token": fields["csrf_token"]})
+    assert response.status_code == 400
+    assert "请选择您住的楼栋" in response.get_data(as_text=True)
+    assert ballots(session) == []

@@ -6,7 +6,6 @@ import threading
 import uuid
 
 import pytest
-from tests.factories import create_compound, open_survey
 from flask import Flask
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -21,6 +20,7 @@ from consult.services.ballots import (
     new_receipt,
     submit_ballot,
 )
+from tests.factories import create_compound, open_survey
 
 
 @pytest.fixture

@@ -44,6 +44,9 @@ class ListField(Field):  # type: ignore[misc]
 
     data: list[str]
 
+    def process_data(self, value: Any) -> None:
+        self.data = [str(v) for v in value] if isinstance(value, list | tuple) else []
+
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = [str(v).strip() for v in valuelist if str(v).strip()]
 

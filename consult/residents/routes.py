@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from consult.access import public
 from consult.db import get_session
-from consult.errors import render_error
+from consult.errors import csrf_message, render_error
 from consult.limits import GUESS_LIMIT, SUBMIT_LIMIT, failed, limiter
 from consult.models import Ballot, Channel, Compound, Household, Survey, SurveyMode, Tenure
 from consult.residents import bp
@@ -116,18 +116,19 @@ def enter_code() -> Page:
 def csrf_expired(error: CSRFError) -> Page:
     """Keep a resident's answers when the form's token had expired: show them to send again."""
     args = request.view_args or {}
+    session = get_session()
     if request.endpoint == "residents.survey":
-        return _survey_page(_compound_or_404(args["code"]), token_expired=True)
+        compound = places.compound_by_code(session, args.get("code", ""))
+        if compound is not None:
+            return _survey_page(compound, token_expired=True)
     if request.endpoint == "residents.by_code":
         secret = current_app.config["SECRET_KEY"]
-        household = codes.household_by_code(get_session(), secret, args["code"])
-        compound = household and get_session().get(Compound, household.compound_id)
+        household = codes.household_by_code(session, secret, args.get("code", ""))
+        compound = session.get(Compound, household.compound_id) if household else None
         if household is not None and compound is not None:
             return _survey_page(
                 compound, household=household, household_code=args["code"], token_expired=True
             )
-    from consult.errors import csrf_message
-
     return render_error(400, csrf_message())
 
 

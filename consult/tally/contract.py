@@ -172,8 +172,14 @@ class Header:
     meeting_votes: tuple[MeetingVote, ...]
 
 
-def parse_header(doc: object) -> tuple[Header, list[Any]]:
-    """Check everything but the ballots; return the header and the raw ballots."""
+def parse_header(
+    doc: object, known: tuple[object, tuple[Item, ...]] | None = None
+) -> tuple[Header, list[Any]]:
+    """Check everything but the ballots; return the header and the raw ballots.
+
+    `known` is a raw item list already checked and its items: a document
+    listing equal items reuses them instead of checking them again.
+    """
     if not isinstance(doc, Mapping):
         raise _fail("the document must be a JSON object", "format")
     if doc.get("format") != BALLOTS_FORMAT:
@@ -197,7 +203,7 @@ def parse_header(doc: object) -> tuple[Header, list[Any]]:
         ballots = doc.get("ballots")
         if not isinstance(ballots, list):
             raise _fail("ballots must be a list", "ballots")
-        items = _parse_items(doc.get("items"))
+        items = _parse_items(doc.get("items"), known)
         meetings = parse_meetings(doc.get("meetings"), {item.id: k for k, item in enumerate(items)})
     except TallyInputError as error:
         error.compound = code
@@ -214,9 +220,16 @@ def parse_header(doc: object) -> tuple[Header, list[Any]]:
     return header, ballots
 
 
-def _parse_items(raw: object) -> tuple[Item, ...]:
+def _parse_items(raw: object, known: tuple[object, tuple[Item, ...]] | None) -> tuple[Item, ...]:
     if not isinstance(raw, list):
         raise _fail("items must be a list", "items")
+    # Equal lists check out the same, but for a boolean cost equal to 0 or 1.
+    if (
+        known is not None
+        and (raw is known[0] or raw == known[0])
+        and not any(isinstance(entry.get("cost"), bool) for entry in raw)
+    ):
+        return known[1]
     items: list[Item] = []
     seen: set[str] = set()
     for k, entry in enumerate(raw):

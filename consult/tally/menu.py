@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from consult.tally.contract import CHANNELS, MENU_FORMAT, UNSPECIFIED, Ballots, parse_ballots
+from consult.tally.contract import (
+    CHANNELS,
+    MENU_FORMAT,
+    UNSPECIFIED,
+    Ballots,
+    Item,
+    parse_ballots,
+)
 from consult.tally.schulze import schulze_order
 from consult.tally.selection import equal_shares_matrix, satisfied_share, select_greedy
 from consult.tally.stats import (
@@ -125,9 +132,11 @@ def _schulze_orders(batch: Batch, cols: Columns, ids: list[str]) -> NDArray[np.i
     return orders
 
 
-def _rounded(values: NDArray[np.float64]) -> list[list[float]]:
-    rounded: list[list[float]] = np.round(values, DIGITS).tolist()
-    return rounded
+def _in_order(values: NDArray[Any], orders: NDArray[np.int64], *, digits: bool = False) -> Any:
+    """Return (C, m, ...) values reordered into menu order, as nested lists."""
+    index = orders.reshape(orders.shape + (1,) * (values.ndim - 2))
+    taken = np.take_along_axis(values, index, axis=1)
+    return (np.round(taken, DIGITS) if digits else taken).tolist()
 
 
 def _tied_lists(cols: Columns, orders: NDArray[np.int64], ids: list[str]) -> list[list[str]]:
@@ -144,60 +153,80 @@ def _tied_lists(cols: Columns, orders: NDArray[np.int64], ids: list[str]) -> lis
     return [names[a:b] for a, b in zip(starts, ends, strict=True)]
 
 
+def _item_heads(items: Sequence[Item]) -> list[dict[str, Any]]:
+    """Return each item's leading menu fields: id, category, names and cost when given."""
+    heads = []
+    for item in items:
+        head: dict[str, Any] = {"id": item.id, "category": item.category}
+        if item.name_zh is not None:
+            head["name_zh"] = item.name_zh
+        if item.name_en is not None:
+            head["name_en"] = item.name_en
+        if item.cost is not None:
+            head["cost"] = item.cost
+        heads.append(head)
+    return heads
+
+
 def _assemble(
     batch: Batch, cols: Columns, orders: NDArray[np.int64], method: str, verified_only: bool
 ) -> list[Menu]:
     compounds = len(batch.headers)
     ids = [item.id for item in batch.headers[0].items] if compounds else []
     m = len(ids)
-    approvals, borda = cols.approvals.tolist(), cols.borda.tolist()
-    support, ci_low, ci_high = (_rounded(x) for x in (cols.support, cols.ci_low, cols.ci_high))
-    bound_low, bound_high = _rounded(cols.bound_low), _rounded(cols.bound_high)
-    elderly, children = cols.elderly_approvals.tolist(), cols.children_approvals.tolist()
+    figures = zip(
+        *(_in_order(x, orders) for x in (cols.approvals, cols.borda)),
+        *(
+            _in_order(x, orders, digits=True)
+            for x in (cols.support, cols.ci_low, cols.ci_high, cols.bound_low, cols.bound_high)
+        ),
+        *(_in_order(x, orders) for x in (cols.elderly_approvals, cols.children_approvals)),
+        _in_order(cols.meeting, orders),
+        strict=True,
+    )
+    tied = _tied_lists(cols, orders, ids)
     elderly_n, children_n = cols.elderly_ballots.tolist(), cols.children_ballots.tolist()
-    hands = cols.meeting.tolist()
     channels = cols.channels.tolist()
     n_list, households = cols.responses.tolist(), cols.households.tolist()
-    tied = _tied_lists(cols, orders, ids)
     order_lists = orders.tolist()
-    owner = batch.rows.building_compound
-    edges = np.searchsorted(owner, np.arange(compounds + 1)).tolist()
+    edges = np.searchsorted(batch.rows.building_compound, np.arange(compounds + 1)).tolist()
     names = batch.rows.building_names
+    heads_of: dict[int, list[dict[str, Any]]] = {}
     menus: list[Menu] = []
-    for c, header in enumerate(batch.headers):
+    for c, (header, columns) in enumerate(zip(batch.headers, figures, strict=True)):
+        heads = heads_of.get(id(header.items))
+        if heads is None:
+            heads = heads_of[id(header.items)] = _item_heads(header.items)
         lo, hi = edges[c], edges[c + 1]
         buildings = names[lo:hi]
-        per_building = cols.building_approvals[lo:hi].T.tolist()
+        per_building = cols.building_approvals[lo:hi][:, orders[c]].T.tolist() if hi > lo else None
+        old, young = elderly_n[c], children_n[c]
         items: list[dict[str, Any]] = []
-        for position, i in enumerate(order_lists[c]):
-            meta = header.items[i]
-            entry: dict[str, Any] = {"id": meta.id, "category": meta.category}
-            if meta.name_zh is not None:
-                entry["name_zh"] = meta.name_zh
-            if meta.name_en is not None:
-                entry["name_en"] = meta.name_en
-            if meta.cost is not None:
-                entry["cost"] = meta.cost
-            entry.update(
-                rank=position + 1,
-                approvals=approvals[c][i],
-                support=support[c][i],
-                ci95=[ci_low[c][i], ci_high[c][i]],
-                bounds=[bound_low[c][i], bound_high[c][i]],
-                borda=borda[c][i],
-                tied_with=tied[c * m + position],
-                segments={
-                    "elderly": {"approvals": elderly[c][i], "ballots": elderly_n[c]},
-                    "children": {"approvals": children[c][i], "ballots": children_n[c]},
-                },
-                by_building=dict(zip(buildings, per_building[i], strict=True)),
-                meeting={
-                    "for": hands[c][i][0],
-                    "against": hands[c][i][1],
-                    "abstain": hands[c][i][2],
-                },
+        for position, (i, a, points, s, ci_lo, ci_hi, b_lo, b_hi, ea, ca, hands) in enumerate(
+            zip(order_lists[c], *columns, strict=True)
+        ):
+            items.append(
+                {
+                    **heads[i],
+                    "rank": position + 1,
+                    "approvals": a,
+                    "support": s,
+                    "ci95": [ci_lo, ci_hi],
+                    "bounds": [b_lo, b_hi],
+                    "borda": points,
+                    "tied_with": tied[c * m + position],
+                    "segments": {
+                        "elderly": {"approvals": ea, "ballots": old},
+                        "children": {"approvals": ca, "ballots": young},
+                    },
+                    "by_building": (
+                        dict(zip(buildings, per_building[position], strict=True))
+                        if per_building
+                        else {}
+                    ),
+                    "meeting": {"for": hands[0], "against": hands[1], "abstain": hands[2]},
+                }
             )
-            items.append(entry)
         n, big_n = n_list[c], households[c]
         menus.append(
             {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -80,8 +81,21 @@ def read_rows(raw: list[Any], index: Mapping[str, int], rank_depth: int, househo
     return read_rows_many([raw], index, [rank_depth], [households], [""])
 
 
-def _types(values: list[Any]) -> set[type]:
+def _types(values: Sequence[Any]) -> set[type]:
     return set(map(type, values))
+
+
+_FIELDS = ("household", "approve", "rank", "building", "channel", *_FLAGS)
+_ALL_FIELDS = itemgetter(*_FIELDS)
+
+
+def _columns(ballots: list[Any]) -> list[Sequence[Any]]:
+    """Return each field of every ballot as a column (None where absent)."""
+    try:
+        # One C-level pass when every ballot spells out every field (exports do).
+        return list(zip(*map(_ALL_FIELDS, ballots), strict=True)) or [()] * len(_FIELDS)
+    except KeyError:
+        return [[b.get(key) for b in ballots] for key in _FIELDS]
 
 
 def _fast(
@@ -94,42 +108,38 @@ def _fast(
     n, m = len(ballots), len(index)
     if n and _types(ballots) != {dict}:
         return None
-    households = [b.get("household") for b in ballots]
+    households, approves, ranks, buildings, channels, *flag_columns = _columns(ballots)
     if n and (_types(households) != {str} or "" in households):
         return None
     bounds = offsets.tolist()
     for c in range(len(raws)):
-        part = households[bounds[c] : bounds[c + 1]]
-        if len(set(part)) != len(part):
+        if len(set(households[bounds[c] : bounds[c + 1]])) != counts[c]:
             return None
-    approve = _matrix([b.get("approve") for b in ballots], index, n, m, allow_none=False)
+    approve = _matrix(approves, index, n, m)
     if approve is None:
         return None
-    ranks = _read_ranks(ballots, index, approve, counts, rank_depths)
-    if ranks is None:
+    position = _read_ranks(ranks, index, approve, counts, rank_depths)
+    if position is None:
         return None
     flags: list[NDArray[np.bool_]] = []
-    for key in _FLAGS:
-        values = [b.get(key) for b in ballots]
-        if not _types(values) <= {bool, _NONE}:
+    for values in flag_columns:
+        kinds = _types(values)
+        if not kinds <= {bool, _NONE}:
             return None
-        flags.append(np.array(values, dtype=bool).reshape(n))
+        if _NONE in kinds:
+            values = [v is True for v in values]
+        flags.append(np.fromiter(values, dtype=bool, count=n))
     try:
-        channel = np.fromiter(
-            map(_CHANNEL_CODE.__getitem__, [b.get("channel") for b in ballots]),
-            dtype=np.int8,
-            count=n,
-        )
+        channel = np.fromiter(map(_CHANNEL_CODE.__getitem__, channels), dtype=np.int8, count=n)
     except (KeyError, TypeError):
         return None
-    buildings = [b.get("building") for b in ballots]
     if not _types(buildings) <= {str, _NONE}:
         return None
     building, names, owner = _building_codes(buildings, counts)
     return Rows(
         household_ids=tuple(households),
         approve=approve,
-        position=ranks,
+        position=position,
         elderly=flags[0],
         children=flags[1],
         verified=flags[2],
@@ -142,14 +152,11 @@ def _fast(
 
 
 def _matrix(
-    lists: list[Any], index: Mapping[str, int], n: int, m: int, *, allow_none: bool
+    lists: Sequence[Any], index: Mapping[str, int], n: int, m: int
 ) -> NDArray[np.bool_] | None:
-    """Return the n x m membership matrix of lists of ids, or None if any is bad."""
-    allowed = {list, _NONE} if allow_none else {list}
-    if n and not _types(lists) <= allowed:
+    """Return the n x m matrix of ballots' approvals, or None if any list is bad."""
+    if n and _types(lists) != {list}:
         return None
-    if allow_none:
-        lists = [x or () for x in lists]
     try:
         flat = np.fromiter(map(index.__getitem__, chain.from_iterable(lists)), dtype=np.int64)
     except (KeyError, TypeError):
@@ -163,17 +170,18 @@ def _matrix(
 
 
 def _read_ranks(
-    ballots: list[Any],
+    lists: Sequence[Any],
     index: Mapping[str, int],
     approve: NDArray[np.bool_],
     counts: NDArray[np.int64],
     rank_depths: Sequence[int],
 ) -> NDArray[np.int16] | None:
     n, m = approve.shape
-    lists = [b.get("rank") for b in ballots]
-    if n and not _types(lists) <= {list, _NONE}:
+    kinds = _types(lists)
+    if n and not kinds <= {list, _NONE}:
         return None
-    lists = [x or () for x in lists]
+    if _NONE in kinds:
+        lists = [x or () for x in lists]
     lens = np.fromiter(map(len, lists), dtype=np.int64, count=n)
     position = np.full((n, m), -1, dtype=np.int16)
     total = int(lens.sum())
@@ -196,22 +204,18 @@ def _read_ranks(
 
 
 def _building_codes(
-    buildings: list[str | None], counts: NDArray[np.int64]
+    buildings: Sequence[str | None], counts: NDArray[np.int64]
 ) -> tuple[NDArray[np.int32], tuple[str, ...], NDArray[np.int64]]:
-    """Code buildings per compound, sorted by name within each compound."""
-    n = len(buildings)
-    owner_of_row = np.repeat(np.arange(counts.size), counts)
-    given = [k for k, b in enumerate(buildings) if b is not None]
-    code = np.full(n, -1, dtype=np.int32)
-    if not given:
-        return code, (), np.zeros(0, dtype=np.int64)
-    keys = sorted({(int(owner_of_row[k]), buildings[k]) for k in given})
-    lookup = {key: j for j, key in enumerate(keys)}
-    owners = owner_of_row.tolist()
-    for k in given:
-        code[k] = lookup[(owners[k], buildings[k])]
-    names = tuple(str(name) for _, name in keys)
-    owner = np.fromiter((c for c, _ in keys), dtype=np.int64, count=len(keys))
+    """Code buildings per compound, sorted by name within each compound (-1 = none)."""
+    owners = np.repeat(np.arange(counts.size), counts).tolist()
+    keys = list(zip(owners, buildings, strict=True))
+    distinct = set(keys)
+    named = sorted(key for key in distinct if key[1] is not None)
+    lookup: dict[tuple[int, str | None], int] = {key: j for j, key in enumerate(named)}
+    lookup.update((key, -1) for key in distinct if key[1] is None)
+    code = np.fromiter(map(lookup.__getitem__, keys), dtype=np.int32, count=len(keys))
+    names = tuple(str(name) for _, name in named)
+    owner = np.fromiter((c for c, _ in named), dtype=np.int64, count=len(named))
     return code, names, owner
 
 

@@ -7,13 +7,14 @@ calls rather than a loop over compounds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from consult.tally.contract import CHANNELS, Ballots, Header, parse_header
+from consult.tally.contract import CHANNELS, Ballots, Header, Item, parse_header
 from consult.tally.rows import Rows, read_rows_many
 
 #: The 97.5 % standard normal quantile (two-sided 95 %).
@@ -181,7 +182,9 @@ def compute_columns(batch: Batch) -> Columns:
     approve = r.approve
     m = approve.shape[1]
     approvals = segment_sums(approve, offsets)
-    points = np.where(r.position >= 0, np.repeat(depth, n)[:, None] - r.position, 0)
+    position = r.position
+    points = np.repeat(depth.astype(np.int32), n)[:, None] - position
+    points *= position >= 0
     borda = segment_sums(points, offsets)
     z = finite_population_z(n, households)
     support, ci_low, ci_high = wilson(approvals, n, z)
@@ -227,7 +230,13 @@ def read_batches(docs: Sequence[object]) -> list[tuple[list[int], Batch]]:
 
     Returns (positions in `docs`, batch) pairs; errors name the compound.
     """
-    parsed = [parse_header(doc) for doc in docs]
+    parsed: list[tuple[Header, list[Any]]] = []
+    known: tuple[object, tuple[Item, ...]] | None = None
+    for doc in docs:
+        header, raw = parse_header(doc, known)
+        parsed.append((header, raw))
+        if isinstance(doc, Mapping):
+            known = (doc.get("items"), header.items)
     groups: dict[tuple[str, ...], list[int]] = {}
     for k, (header, _) in enumerate(parsed):
         groups.setdefault(tuple(item.id for item in header.items), []).append(k)

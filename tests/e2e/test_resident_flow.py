@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+
 from tests.e2e.conftest import shot
 
 pytestmark = pytest.mark.e2e

@@ -1,0 +1,153 @@
+"""Every route declares who may open it, and every role gets exactly that.
+
+The test walks the whole URL map: a route without a declaration fails it. Each
+route is then opened by nobody, an admin, a city planner, a planner of another
+district, the compound's facilitator and a facilitator of another compound.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlmodel import Session
+
+from consult.access import Access, access_of
+from consult.models import Household, Role
+from consult.services.ballots import Answers, submit_ballot
+from tests.factories import create_compound, create_district, create_user, log_in, open_survey
+
+EXEMPT = {"static"}  # files from static/, public by nature
+
+PEOPLE = {
+    "anonymous": None,
+    "admin": ("admin", []),
+    "city planner": ("planner", []),
+    "district planner elsewhere": ("planner", ["elsewhere"]),
+    "facilitator": ("facilitator", ["testyard"]),
+    "facilitator elsewhere": ("facilitator", ["otheryard"]),
+}
+
+
+@pytest.fixture
+def world(app: Flask, session: Session) -> dict[str, Any]:
+    """Two compounds in one district, a second district, accounts for each person."""
+    compound, households = create_compound(session)
+    other, _ = create_compound(session, code="otheryard", name="别的小区")
+    survey = open_survey(session, compound)
+    open_survey(session, other)
+    create_district(session, code="elsewhere", name="坊子区")
+    ballot = submit_ballot(
+        session,
+        survey=survey,
+        household=households[0],
+        answers=Answers(approve=["gas_pipeline"]),
+        submission_key="k" * 32,
+    ).ballot
+    session.commit()
+    by_code = {"testyard": compound, "otheryard": other}
+    accounts = {}
+    for person, spec in PEOPLE.items():
+        if spec is None:
+            continue
+        role, scope = spec
+        name = person.replace(" ", "_")
+        if role == "planner":
+            districts = [create_district(session, code=c) for c in scope]
+            accounts[person] = create_user(session, name, role, districts=districts)
+        else:
+            accounts[person] = create_user(
+                session, name, role, compounds=[by_code[c] for c in scope]
+            )
+    return {
+        "household": households[1],
+        "receipt": ballot.receipt,
+        "accounts": accounts,
+    }
+
+
+def sample_args(rule: Any, world: dict[str, Any]) -> dict[str, Any]:
+    household: Household = world["household"]
+    values = {
+        "code": "testyard",
+        "household_id": household.id,
+        "account_id": world["accounts"]["admin"].id,
+        "receipt": world["receipt"],
+    }
+    return {name: values[name] for name in rule.arguments}
+
+
+def expected(access: Access, person: str) -> str:
+    """Return "allow", "login" or "refuse" for this person on a route so declared."""
+    if access.public:
+        return "allow"
+    if person == "anonymous":
+        return "login"
+    role = Role(PEOPLE[person][0])  # type: ignore[index]
+    if role not in access.roles:
+        return "refuse"
+    if access.compound is None or role == Role.ADMIN:
+        return "allow"
+    if role == Role.PLANNER:
+        reads = person == "city planner"
+        return "allow" if access.compound == "read" and reads else "refuse"
+    own = person == "facilitator"
+    return "allow" if own else "refuse"
+
+
+def test_every_route_declares_its_access(app: Flask) -> None:
+    undeclared = [
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in EXEMPT and access_of(app.view_functions[rule.endpoint]) is None
+    ]
+    assert undeclared == []
+
+
+def test_staff_routes_exist_for_each_kind_of_declaration(app: Flask) -> None:
+    kinds = {
+        (bool(access.roles), access.compound)
+        for rule in app.url_map.iter_rules()
+        if (access := access_of(app.view_functions[rule.endpoint])) is not None
+    }
+    assert {(False, None), (True, None), (True, "read"), (True, "run")} <= kinds
+
+
+@pytest.mark.parametrize("person", PEOPLE)
+def test_each_route_allows_or_refuses_as_declared(
+    app: Flask, world: dict[str, Any], person: str
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = False  # the guard is under test here, not the token
+    app.config["RATELIMIT_ENABLED"] = False
+    client = app.test_client()
+    if PEOPLE[person] is not None:
+        assert log_in(client, person.replace(" ", "_")).status_code == 302
+    wrong = []
+    seen: set[str] = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in EXEMPT:
+            continue
+        access = access_of(app.view_functions[rule.endpoint])
+        assert access is not None
+        path = rule.build(sample_args(rule, world), append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if rule.endpoint == "accounts.logout":
+                continue  # logging out would end the walk; checked in test_accounts
+            response = client.open(path, method=method, data={})
+            assert response.status_code < 500, (method, path)
+            want = expected(access, person)
+            seen.add(want)
+            got = (
+                "login"
+                if response.status_code == 302 and "/login" in response.headers["Location"]
+                else "refuse"
+                if response.status_code == 403
+                else "allow"
+            )
+            if got != want:
+                wrong.append((person, method, path, want, response.status_code))
+    assert wrong == []
+    assert "allow" in seen
+    if person not in ("admin",):
+        assert seen & {"login", "refuse"}, "every non-admin is kept out of something"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,23 @@ DIGITS = 6
 Menu = dict[str, Any]
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a tree of fresh objects.
+
+    A menu is hundreds of thousands of new dicts and lists with no cycles;
+    collection passes triggered by their allocation find nothing to free and,
+    for a whole city, cost about as much as the counting itself.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _check_options(method: str, select: str) -> None:
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -61,9 +80,9 @@ def tally(
     Raises TallyInputError on a document that breaks the contract.
     """
     _check_options(method, select)
-    ballots = doc if isinstance(doc, Ballots) else parse_ballots(doc)
-    batch = batch_of(ballots)
-    return _menus(batch, method, verified_only, select, budget)[0]
+    with _collector_paused():
+        ballots = doc if isinstance(doc, Ballots) else parse_ballots(doc)
+        return _menus(batch_of(ballots), method, verified_only, select, budget)[0]
 
 
 def tally_many(
@@ -80,11 +99,11 @@ def tally_many(
     """
     _check_options(method, select)
     out: list[Menu | None] = [None] * len(docs)
-    for members, batch in read_batches(docs):
-        for k, menu in zip(
-            members, _menus(batch, method, verified_only, select, None), strict=True
-        ):
-            out[k] = menu
+    with _collector_paused():
+        for members, batch in read_batches(docs):
+            menus = _menus(batch, method, verified_only, select, None)
+            for k, menu in zip(members, menus, strict=True):
+                out[k] = menu
     return [menu for menu in out if menu is not None]
 
 

@@ -242,13 +242,16 @@ def complete(problem: Problem) -> Outcome:
     b0 = problem.budget / problem.voters
     current = run(problem, b0)
     assert current is not None
-    runs, k, step = 1, 0, 1
     if spend(problem, current.bought) > problem.budget:
-        return Outcome((), {}, b0, 0, runs)
+        return Outcome((), {}, b0, 0, 1)
     if _exhaustive(problem, current.bought):
-        return _outcome(problem, current, 0, runs)
+        return _outcome(problem, current, 0, 1)
+    runs, k, step = 1, 0, 2
+    # After a failed jump, walk `pause` single increments before trying again;
+    # the pause doubles with each failure so hopeless jumps cost little.
+    pause, penalty = 0, 1
     while True:
-        if step == 1:
+        if pause:
             following = run(problem, b0 + k + 1)
             runs += 1
             assert following is not None
@@ -256,11 +259,12 @@ def complete(problem: Problem) -> Outcome:
                 return _outcome(problem, current, k, runs)
             if _exhaustive(problem, following.bought):
                 return _outcome(problem, following, k + 1, runs)
-            k, current, step = k + 1, following, 2
+            k, current, pause = k + 1, following, pause - 1
             continue
         ahead = run(problem, b0 + k + step, reference=current)
         runs += 1
         if ahead is None:
-            step //= 2
+            step = max(2, step // 2)
+            pause, penalty = penalty, penalty * 2
         else:
-            k, current, step = k + step, ahead, step * 2
+            k, current, step, penalty = k + step, ahead, step * 2, 1

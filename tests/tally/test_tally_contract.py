@@ -155,3 +155,19 @@ def test_tally_refuses_unknown_method_and_rule(make_doc):
         tally(make_doc([]), method="plurality")
     with pytest.raises(ValueError, match="select"):
         tally(make_doc([]), select="random")
+
+
+def test_the_garbage_collector_is_restored_after_a_tally(make_doc):
+    import gc
+
+    tally(make_doc([ballot("h1")]))
+    assert gc.isenabled()
+    with pytest.raises(TallyInputError):
+        tally_many([make_doc([ballot("h1", rank=["zz"])])])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        tally(make_doc([]))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

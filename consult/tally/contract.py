@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import methodcaller
 from typing import Any, TypeGuard
 
 import numpy as np
@@ -136,6 +137,9 @@ class Ballots:
         )
 
 
+_COST = methodcaller("get", "cost")
+
+
 def _fail(message: str, field: str, household: str | None = None) -> TallyInputError:
     return TallyInputError(message, field=field, household=household)
 
@@ -204,7 +208,7 @@ def parse_header(
         if not isinstance(ballots, list):
             raise _fail("ballots must be a list", "ballots")
         items = _parse_items(doc.get("items"), known)
-        meetings = parse_meetings(doc.get("meetings"), {item.id: k for k, item in enumerate(items)})
+        meetings = parse_meetings(doc.get("meetings"), items)
     except TallyInputError as error:
         error.compound = code
         raise
@@ -227,7 +231,7 @@ def _parse_items(raw: object, known: tuple[object, tuple[Item, ...]] | None) -> 
     if (
         known is not None
         and (raw is known[0] or raw == known[0])
-        and not any(isinstance(entry.get("cost"), bool) for entry in raw)
+        and bool not in set(map(type, map(_COST, raw)))
     ):
         return known[1]
     items: list[Item] = []
@@ -258,10 +262,11 @@ def _parse_items(raw: object, known: tuple[object, tuple[Item, ...]] | None) -> 
     return tuple(items)
 
 
-def parse_meetings(raw: object, known: Mapping[str, int]) -> tuple[MeetingVote, ...]:
+def parse_meetings(raw: object, items: Sequence[Item]) -> tuple[MeetingVote, ...]:
     """Check the optional `meetings` list and return its votes."""
-    if raw is None:
+    if raw is None or raw == []:
         return ()
+    known = {item.id for item in items}
     if not isinstance(raw, list):
         raise _fail("meetings must be a list", "meetings")
     votes: list[MeetingVote] = []

@@ -75,8 +75,10 @@ def tally(
     path on ranked > approved > not approved; items neither beats are ordered
     by approvals, then id). `verified_only` counts only verified ballots.
     When the document has a budget (or `budget` overrides it) a selection
-    by `select` ("greedy" or "equal_shares") is attached. No ballots give an
-    all-zero menu ordered by id, every item tied with every other.
+    by `select` ("greedy" or "equal_shares") is attached. `tied_with` uses the
+    interval's finite-population z, so at full coverage only equal counts tie.
+    No ballots give an all-zero menu ordered by id, with intervals and bounds
+    [0, 1] and every item tied with every other.
     Raises TallyInputError on a document that breaks the contract.
     """
     _check_options(method, select)

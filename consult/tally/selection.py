@@ -105,7 +105,7 @@ def select_equal_shares(
     """Select items by the Method of Equal Shares (approval ballots, cost utilities).
 
     `ballots` are the approved item ids of each voter; `costs` lists every
-    item (None = unpriced, never selected). Each voter gets budget / voters;
+    item (None = unpriced, never selected) and must name every approved id. Each voter gets budget / voters;
     ties in price per unit of utility go to the lower cost, then more
     approvals, then the lower id. With `complete`, every voter's share rises
     one currency unit at a time while the outcome stays within budget (as
@@ -118,6 +118,8 @@ def select_equal_shares(
     approve = np.zeros((len(ballots), len(ids)), dtype=bool)
     for row, chosen in enumerate(ballots):
         for item in chosen:
+            if item not in index:
+                raise ValueError(f"ballot {row} approves {item!r}, which has no entry in costs")
             approve[row, index[item]] = True
     fill = None if order is None else [index[item] for item in order]
     return equal_shares_matrix(

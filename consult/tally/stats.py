@@ -144,7 +144,10 @@ def paired_ties(
     """Return (C, m, m): whether the ballots cannot tell items i and j apart.
 
     With b ballots approving i but not j and c the reverse, i and j are tied
-    when |b - c| <= z * sqrt(b + c); b + c = 0 counts as tied.
+    when |b - c| <= z * sqrt(b + c) (McNemar's test); b + c = 0 counts as
+    tied. z is the interval's finite-population z, so when every household
+    has answered (z = 0) only items with equal approvals are tied, and with
+    no ballots every pair is.
     """
     compounds, m = approvals.shape
     both = np.zeros((compounds, m, m), dtype=np.float64)

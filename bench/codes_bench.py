@@ -44,7 +44,9 @@ def build_city(session: Session) -> list[Compound]:
     """Insert districts, compounds, one building, units of 12 and the households."""
     session.add(District(code="bench", name="测试区"))
     session.flush()
-    compounds = [Compound(code=f"c{n:03d}", name=f"小区{n}", district_id=1) for n in range(COMPOUNDS)]
+    compounds = [
+        Compound(code=f"c{n:03d}", name=f"小区{n}", district_id=1) for n in range(COMPOUNDS)
+    ]
     session.add_all(compounds)
     session.flush()
     households = []
@@ -59,8 +61,13 @@ def build_city(session: Session) -> list[Compound]:
             unit = units[n // 12]
             room = f"{n % 12 // 2 + 1}{n % 2 + 1:02d}"
             households.append(
-                {"compound_id": compound.id, "unit_id": unit.id, "room": room,
-                 "floor": n % 12 // 2 + 1, "label": f"1-{unit.number}-{room}"}
+                {
+                    "compound_id": compound.id,
+                    "unit_id": unit.id,
+                    "room": room,
+                    "floor": n % 12 // 2 + 1,
+                    "label": f"1-{unit.number}-{room}",
+                }
             )
     session.execute(insert(Household), households)
     session.commit()
@@ -91,8 +98,10 @@ def run(url: str) -> float:
         elapsed = time.perf_counter() - start
     engine.dispose()
     assert issued == HOUSEHOLDS
-    print(f"  {url.split(':')[0]:<12} codes for {issued:,} households in {elapsed:6.2f} s "
-          f"(target < 10 s); bare bulk UPDATE {baseline:5.2f} s; ratio {elapsed / baseline:4.1f}x")
+    print(
+        f"  {url.split(':')[0]:<12} codes for {issued:,} households in {elapsed:6.2f} s "
+        f"(target < 10 s); bare bulk UPDATE {baseline:5.2f} s; ratio {elapsed / baseline:4.1f}x"
+    )
     return elapsed
 
 
@@ -100,8 +109,9 @@ def run(url: str) -> float:
 def scratch_postgres(server: str) -> Iterator[str]:
     """Create a throw-away database on the server; drop it afterwards."""
     name = f"consult_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:

@@ -138,25 +138,39 @@ def wilson(approvals: Ints, n: Ints, z: Floats) -> tuple[Floats, Floats, Floats]
     )
 
 
-def paired_ties(
-    approve: NDArray[np.bool_], offsets: Ints, approvals: Ints, z: Floats
-) -> NDArray[np.bool_]:
+def co_approvals(rows: Ints, cols: Ints, compound_of_row: Ints, compounds: int, m: int) -> Ints:
+    """Return (C, m, m): ballots approving both i and j, from approvals as (row, col) pairs.
+
+    `rows` must be sorted, and `cols` sorted within each row (as np.nonzero
+    gives them). Counting each ballot's pairs with one bincount avoids a
+    matrix product per compound, whose BLAS threads stall on a busy machine.
+    """
+    per_row = np.bincount(rows, minlength=compound_of_row.size)
+    k = per_row[rows]  # approvals on this entry's ballot
+    place = np.arange(rows.size) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    later = k - 1 - place  # entries after this one on the same ballot
+    first = np.repeat(np.arange(rows.size), later)
+    step = np.arange(first.size) - np.repeat(np.cumsum(later) - later, later)
+    second = first + 1 + step
+    key = (compound_of_row[rows[first]] * m + cols[first]) * m + cols[second]
+    upper = np.bincount(key, minlength=compounds * m * m).reshape(compounds, m, m)
+    both = upper + upper.transpose(0, 2, 1)
+    on_diagonal = np.bincount(compound_of_row[rows] * m + cols, minlength=compounds * m)
+    index = np.arange(m)
+    both[:, index, index] = on_diagonal.reshape(compounds, m)
+    return np.asarray(both, dtype=np.int64)
+
+
+def paired_ties(both: Ints, approvals: Ints, z: Floats) -> NDArray[np.bool_]:
     """Return (C, m, m): whether the ballots cannot tell items i and j apart.
 
     With b ballots approving i but not j and c the reverse, i and j are tied
     when |b - c| <= z * sqrt(b + c) (McNemar's test); b + c = 0 counts as
     tied. z is the interval's finite-population z, so when every household
     has answered (z = 0) only items with equal approvals are tied, and with
-    no ballots every pair is.
+    no ballots every pair is. `both` holds the co-approvals (co_approvals).
     """
-    compounds, m = approvals.shape
-    both = np.zeros((compounds, m, m), dtype=np.float64)
-    as_float = approve.astype(np.float32)
-    bounds = offsets.tolist()
-    for c in range(compounds):
-        block = as_float[bounds[c] : bounds[c + 1]]
-        if block.shape[0]:
-            both[c] = block.T @ block
+    m = approvals.shape[1]
     a = approvals.astype(np.float64)
     diff = a[:, :, None] - a[:, None, :]
     discordant = a[:, :, None] + a[:, None, :] - 2.0 * both
@@ -199,6 +213,7 @@ def compute_columns(batch: Batch) -> Columns:
         minlength=len(headers) * (len(CHANNELS) + 1),
     ).reshape(len(headers), len(CHANNELS) + 1)
     rows_idx, cols_idx = np.nonzero(approve)
+    both = co_approvals(rows_idx, cols_idx, compound_of_row, len(headers), m)
     codes = r.building[rows_idx]
     given = codes >= 0
     building_approvals = np.bincount(
@@ -215,7 +230,7 @@ def compute_columns(batch: Batch) -> Columns:
         bound_low=np.where(households[:, None] > 0, approvals / scale, 0.0),
         bound_high=np.where(households[:, None] > 0, (approvals + silent) / scale, 1.0),
         z=z,
-        tied=paired_ties(approve, offsets, approvals, z),
+        tied=paired_ties(both, approvals, z),
         elderly_approvals=segment_sums(approve & r.elderly[:, None], offsets),
         elderly_ballots=segment_sums(r.elderly, offsets),
         children_approvals=segment_sums(approve & r.children[:, None], offsets),

@@ -185,3 +185,19 @@ def test_wilson_matches_the_textbook_formula_for_a_large_compound(make_doc):
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     assert entry["ci95"] == pytest.approx([centre - half, centre + half], abs=1e-6)
+
+
+def test_co_approvals_count_each_ballots_pairs_per_compound():
+    import numpy as np
+
+    from consult.tally.stats import co_approvals
+
+    rng = np.random.default_rng(3)
+    approve = rng.random((40, 6)) < 0.4
+    offsets = [0, 15, 15, 40]  # the middle compound has no ballots
+    compound_of_row = np.repeat(np.arange(3), np.diff(offsets))
+    rows, cols = np.nonzero(approve)
+    both = co_approvals(rows, cols, compound_of_row, 3, 6)
+    for c in range(3):
+        block = approve[offsets[c] : offsets[c + 1]].astype(np.int64)
+        assert both[c].tolist() == (block.T @ block).tolist()

@@ -99,7 +99,7 @@ def current_compound(code: str) -> Compound:
     return place
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]
 def _load_account(key: str) -> Account | None:
     account_id, _, fingerprint = key.partition(":")
     if not account_id.isdigit():

@@ -128,6 +128,11 @@ def export_ballots_command(code: str, output: Any) -> None:
         if survey is None:
             raise click.ClickException(f"compound {code!r} has no survey yet")
         document = ballots_document(session, compound, survey)
+        from consult.services import audit
+
+        audit.record(
+            session, None, "export.ballots", f"compound:{code}", ballots=len(document["ballots"])
+        )
     json.dump(document, output, ensure_ascii=False, indent=1)
     output.write("\n")
 

@@ -31,9 +31,11 @@ def _message(code: int) -> tuple[str, str]:
 
 def csrf_message() -> str:
     """Explain a refused CSRF token."""
-    return _(
-        "The form had expired or did not come from this site. Nothing was saved. "
-        "Please go back, reload the page and send it again."
+    return str(
+        _(
+            "The form had expired or did not come from this site. Nothing was saved. "
+            "Please go back, reload the page and send it again."
+        )
     )
 
 

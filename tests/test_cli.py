@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from consult.models import Ballot, CatalogItem, Compound, Household
+from consult.models import AuditEvent, Ballot, CatalogItem, Compound, Household
 
 
 def test_init_db_is_safe_to_run_again(runner: Any, session: Session) -> None:
@@ -47,7 +47,9 @@ def test_setup_prints_the_urls(runner: Any) -> None:
     assert "http://127.0.0.1:5055/c/dongzhuang" in result.output
 
 
-def test_export_ballots_writes_consult_ballots_1(runner: Any, tmp_path: Path) -> None:
+def test_export_ballots_writes_consult_ballots_1(
+    runner: Any, tmp_path: Path, session: Session
+) -> None:
     runner.invoke(args=["seed-demo"])
     out = tmp_path / "dongzhuang.json"
     result = runner.invoke(args=["export-ballots", "--compound", "dongzhuang", "-o", str(out)])
@@ -61,6 +63,8 @@ def test_export_ballots_writes_consult_ballots_1(runner: Any, tmp_path: Path) ->
     first = document["ballots"][0]
     assert set(first) >= {"household", "building", "approve", "rank", "elderly", "channel"}
     assert set(first["rank"]) <= set(first["approve"])
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "export.ballots")).one()
+    assert event.target == "compound:dongzhuang" and event.account_id is None
 
 
 def test_export_ballots_of_unknown_compound_fails_by_name(runner: Any) -> None:

@@ -21,7 +21,9 @@ from consult.db import create_schema, get_engine
 def redis_url() -> str:
     url = os.environ.get("CONSULT_TEST_REDIS_URL")
     if not url:
-        pytest.skip("Redis runs skipped: set CONSULT_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15)")
+        pytest.skip(
+            "Redis runs skipped: set CONSULT_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15)"
+        )
     import redis
 
     try:

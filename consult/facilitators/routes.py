@@ -109,7 +109,7 @@ def survey_mode(code: str) -> Page:
         mode = SurveyMode(request.form.get("mode", ""))
     except ValueError:
         flash(_("Choose how households reach the survey."), "error")
-        return redirect(url_for("facilitators.compound", code=code)), 303
+        return redirect(url_for("facilitators.compound", code=code), 303)
     if survey is None:
         abort(404)
     survey.mode = mode

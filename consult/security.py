@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, abort, current_app, request
 from flask.wrappers import Response
 from flask_wtf.csrf import CSRFProtect
 
@@ -33,7 +33,20 @@ def security_headers(response: Response) -> Response:
     return response
 
 
+def refuse_nul_characters() -> None:
+    """Refuse input holding a NUL character: never meant by a person, refused by PostgreSQL."""
+    values = [request.path, *request.args.keys(), *request.args.values()]
+    if request.method == "POST":
+        values += [
+            *request.form.keys(),
+            *(v for k in request.form for v in request.form.getlist(k)),
+        ]
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
     """Protect every POST with a CSRF token and add the security headers."""
+    app.before_request(refuse_nul_characters)
     csrf.init_app(app)
     app.after_request(security_headers)

@@ -124,7 +124,7 @@ def payloads() -> st.SearchStrategy[dict[str, Any]]:
 
 
 @settings(
-    max_examples=200,
+    max_examples=400,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

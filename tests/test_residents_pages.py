@@ -120,3 +120,20 @@ def test_thanks_page_for_a_receipt_of_another_compound_is_404(
     receipt = location.rsplit("/", 1)[-1]
     other, _ = create_compound(session, code="otheryard")
     assert client.get(f"/c/otheryard/thanks/{receipt}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url", ["/c/%00", "/c/testyard?lang=%00", "/h/AB%00CDEFG", "/r/%00", "/login?next=%00"]
+)
+def test_nul_characters_are_refused_plainly(client: FlaskClient, yard: None, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "无法识别这个请求" in response.get_data(as_text=True)
+
+
+def test_nul_characters_in_a_form_are_refused(client: FlaskClient, yard: None) -> None:
+    from tests.test_residents_survey import form_for
+
+    fields = form_for(client)
+    response = client.post("/c/testyard/survey", data={**fields, "comment": "a\x00b"})
+    assert response.status_code == 400

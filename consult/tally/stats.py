@@ -145,17 +145,19 @@ def co_approvals(rows: Ints, cols: Ints, compound_of_row: Ints, compounds: int, 
     gives them). Counting each ballot's pairs with one bincount avoids a
     matrix product per compound, whose BLAS threads stall on a busy machine.
     """
-    per_row = np.bincount(rows, minlength=compound_of_row.size)
-    k = per_row[rows]  # approvals on this entry's ballot
-    place = np.arange(rows.size) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-    later = k - 1 - place  # entries after this one on the same ballot
-    first = np.repeat(np.arange(rows.size), later)
-    step = np.arange(first.size) - np.repeat(np.cumsum(later) - later, later)
-    second = first + 1 + step
-    key = (compound_of_row[rows[first]] * m + cols[first]) * m + cols[second]
+    rows32, cols32 = rows.astype(np.int32), cols.astype(np.int32)
+    per_row = np.bincount(rows32, minlength=compound_of_row.size).astype(np.int32)
+    starts = np.cumsum(per_row, dtype=np.int32) - per_row
+    place = np.arange(rows.size, dtype=np.int32) - starts[rows32]
+    later = per_row[rows32] - 1 - place  # entries after this one on the same ballot
+    first = np.repeat(np.arange(rows.size, dtype=np.int32), later)
+    ends = np.cumsum(later, dtype=np.int64)
+    step = np.arange(first.size, dtype=np.int32) - np.repeat((ends - later).astype(np.int32), later)
+    base = (compound_of_row.astype(np.int32)[rows32] * m + cols32) * m
+    key = base[first] + cols32[first + 1 + step]
     upper = np.bincount(key, minlength=compounds * m * m).reshape(compounds, m, m)
     both = upper + upper.transpose(0, 2, 1)
-    on_diagonal = np.bincount(compound_of_row[rows] * m + cols, minlength=compounds * m)
+    on_diagonal = np.bincount(base // m, minlength=compounds * m)
     index = np.arange(m)
     both[:, index, index] = on_diagonal.reshape(compounds, m)
     return np.asarray(both, dtype=np.int64)
@@ -189,57 +191,63 @@ def meeting_hands(header: Header) -> Ints:
     return hands
 
 
+def _meetings(headers: Sequence[Header], m: int) -> Ints:
+    hands = np.zeros((len(headers), m, 3), dtype=np.int64)
+    for c, header in enumerate(headers):
+        if header.meeting_votes:
+            hands[c] = meeting_hands(header)
+    return hands
+
+
 def compute_columns(batch: Batch) -> Columns:
     """Compute every per-item figure for all compounds of the batch."""
     r, headers = batch.rows, batch.headers
-    offsets = r.offsets
+    compounds, offsets = len(headers), r.offsets
     n = np.diff(offsets)
-    households = np.fromiter((h.households for h in headers), dtype=np.int64, count=len(headers))
-    depth = np.fromiter((h.rank_depth for h in headers), dtype=np.int64, count=len(headers))
-    approve = r.approve
-    m = approve.shape[1]
-    approvals = segment_sums(approve, offsets)
-    position = r.position
-    points = np.repeat(depth.astype(np.int32), n)[:, None] - position
-    points *= position >= 0
-    borda = segment_sums(points, offsets)
+    households = np.fromiter((h.households for h in headers), dtype=np.int64, count=compounds)
+    depth = np.fromiter((h.rank_depth for h in headers), dtype=np.int64, count=compounds)
+    m = r.approve.shape[1]
+    compound_of_row = np.repeat(np.arange(compounds), n)
+    rows, cols = np.nonzero(r.approve)
+    cell = compound_of_row[rows] * m + cols  # (compound, item) of each approval
+
+    def per_item(where: NDArray[np.bool_] | None = None) -> Ints:
+        chosen = cell if where is None else cell[where[rows]]
+        return np.bincount(chosen, minlength=compounds * m).reshape(compounds, m)
+
+    approvals = per_item()
+    points = np.repeat(depth.astype(np.int32), n)[:, None] - r.position
+    points *= r.position >= 0
     z = finite_population_z(n, households)
     support, ci_low, ci_high = wilson(approvals, n, z)
     scale = np.maximum(households, 1).astype(np.float64)[:, None]
     silent = (households - n)[:, None]
-    compound_of_row = np.repeat(np.arange(len(headers)), n)
-    channels = np.bincount(
-        compound_of_row * (len(CHANNELS) + 1) + r.channel,
-        minlength=len(headers) * (len(CHANNELS) + 1),
-    ).reshape(len(headers), len(CHANNELS) + 1)
-    rows_idx, cols_idx = np.nonzero(approve)
-    both = co_approvals(rows_idx, cols_idx, compound_of_row, len(headers), m)
-    codes = r.building[rows_idx]
+    slots = len(CHANNELS) + 1
+    channels = np.bincount(compound_of_row * slots + r.channel, minlength=compounds * slots)
+    codes = r.building[rows]
     given = codes >= 0
     building_approvals = np.bincount(
-        codes[given].astype(np.int64) * m + cols_idx[given], minlength=len(r.building_names) * m
+        codes[given].astype(np.int64) * m + cols[given], minlength=len(r.building_names) * m
     ).reshape(len(r.building_names), m)
     return Columns(
         responses=n,
         households=households,
         approvals=approvals,
-        borda=borda,
+        borda=segment_sums(points, offsets),
         support=support,
         ci_low=ci_low,
         ci_high=ci_high,
         bound_low=np.where(households[:, None] > 0, approvals / scale, 0.0),
         bound_high=np.where(households[:, None] > 0, (approvals + silent) / scale, 1.0),
         z=z,
-        tied=paired_ties(both, approvals, z),
-        elderly_approvals=segment_sums(approve & r.elderly[:, None], offsets),
-        elderly_ballots=segment_sums(r.elderly, offsets),
-        children_approvals=segment_sums(approve & r.children[:, None], offsets),
-        children_ballots=segment_sums(r.children, offsets),
-        channels=channels.astype(np.int64),
+        tied=paired_ties(co_approvals(rows, cols, compound_of_row, compounds, m), approvals, z),
+        elderly_approvals=per_item(r.elderly),
+        elderly_ballots=np.bincount(compound_of_row[r.elderly], minlength=compounds),
+        children_approvals=per_item(r.children),
+        children_ballots=np.bincount(compound_of_row[r.children], minlength=compounds),
+        channels=channels.reshape(compounds, slots).astype(np.int64),
         building_approvals=building_approvals.astype(np.int64),
-        meeting=np.stack([meeting_hands(h) for h in headers])
-        if headers
-        else np.zeros((0, m, 3), dtype=np.int64),
+        meeting=_meetings(headers, m),
     )
 
 

@@ -174,9 +174,12 @@ def paired_ties(both: Ints, approvals: Ints, z: Floats) -> NDArray[np.bool_]:
     """
     m = approvals.shape[1]
     a = approvals.astype(np.float64)
-    diff = a[:, :, None] - a[:, None, :]
-    discordant = a[:, :, None] + a[:, None, :] - 2.0 * both
-    tied = diff * diff <= (z * z)[:, None, None] * discordant
+    squared_gap = a[:, :, None] - a[:, None, :]
+    squared_gap *= squared_gap
+    allowed = a[:, :, None] + a[:, None, :]
+    allowed -= 2.0 * both  # b + c, the discordant ballots
+    allowed *= (z * z)[:, None, None]
+    tied = squared_gap <= allowed
     index = np.arange(m)
     tied[:, index, index] = False
     return np.asarray(tied)

@@ -217,7 +217,7 @@ def parse_header(
         name=name,
         households=households,
         rank_depth=rank_depth,
-        budget=None if budget is None else float(budget),
+        budget=budget,
         items=items,
         meeting_votes=meetings,
     )
@@ -254,7 +254,7 @@ def _parse_items(raw: object, known: tuple[object, tuple[Item, ...]] | None) -> 
             Item(
                 id=item_id,
                 category=category,
-                cost=None if cost is None else float(cost),
+                cost=cost,
                 name_zh=_text(entry, "name_zh", f"{where}.name_zh", required=False),
                 name_en=_text(entry, "name_en", f"{where}.name_en", required=False),
             )

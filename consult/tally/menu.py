@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -53,11 +54,13 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _check_options(method: str, select: str) -> None:
+def _check_options(method: str, select: str, budget: float | None = None) -> None:
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if select not in RULES:
         raise ValueError(f"select must be one of {', '.join(RULES)}, got {select!r}")
+    if budget is not None and not (0 <= budget < math.inf):
+        raise ValueError(f"budget must be a finite amount >= 0, got {budget!r}")
 
 
 def tally(
@@ -79,9 +82,11 @@ def tally(
     interval's finite-population z, so at full coverage only equal counts tie.
     No ballots give an all-zero menu ordered by id, with intervals and bounds
     [0, 1] and every item tied with every other.
+    Shares and intervals are rounded to 6 decimals; counts and amounts are
+    given as they were read.
     Raises TallyInputError on a document that breaks the contract.
     """
-    _check_options(method, select)
+    _check_options(method, select, budget)
     with _collector_paused():
         ballots = doc if isinstance(doc, Ballots) else parse_ballots(doc)
         return _menus(batch_of(ballots), method, verified_only, select, budget)[0]
@@ -120,7 +125,7 @@ def _menus(
     bounds = batch.rows.offsets.tolist()
     for c, menu in enumerate(menus):
         header = batch.headers[c]
-        amount = header.budget if budget is None else float(budget)
+        amount = header.budget if budget is None else budget
         if amount is not None:
             approve = batch.rows.approve[bounds[c] : bounds[c + 1]]
             _attach_selection(menu, header.items, approve, orders[c].tolist(), amount, select)
@@ -301,11 +306,12 @@ def _attach_selection(
             ),
             "greedy_voters_satisfied_share": round(greedy_share, DIGITS),
         }
-    spent = sum(costs[index[item]] or 0.0 for item in chosen)
+    selected = [item for item in menu_ids if item in chosen]
+    spent = sum(cost for cost in (costs[index[item]] for item in selected) if cost is not None)
     selection: dict[str, Any] = {
         "rule": select,
         "budget": budget,
-        "selected": [item for item in menu_ids if item in chosen],
+        "selected": selected,
         "spend": spent,
         "leftover": budget - spent,
         **extra,

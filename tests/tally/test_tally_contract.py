@@ -155,6 +155,8 @@ def test_tally_refuses_unknown_method_and_rule(make_doc):
         tally(make_doc([]), method="plurality")
     with pytest.raises(ValueError, match="select"):
         tally(make_doc([]), select="random")
+    with pytest.raises(ValueError, match="budget"):
+        tally(make_doc([]), budget=-1)
 
 
 def test_the_garbage_collector_is_restored_after_a_tally(make_doc):

@@ -34,12 +34,46 @@ NAMES = {
         "open": _l("open"),
         "closed": _l("closed"),
     },
+    # Why a sheet could not be read at all.
+    "sheet_error": {
+        "unreadable_file": _l("The file could not be read as a spreadsheet (%(detail)s)."),
+        "wrong_type": _l("Upload an Excel (.xlsx) or CSV file."),
+        "empty": _l("The sheet is empty."),
+        "missing_columns": _l("The sheet lacks the columns: %(detail)s."),
+        "too_many_rows": _l("The sheet has more than %(detail)s rows; split it."),
+    },
+    # Why one row of a sheet was refused.
+    "row_error": {
+        "missing_district": _l("the district is missing"),
+        "missing_compound": _l("the compound is missing"),
+        "missing_building": _l("the building is missing"),
+        "missing_unit": _l("the unit is missing"),
+        "missing_floor": _l("the floor is missing"),
+        "missing_room": _l("the room is missing"),
+        "too_long": _l("the %(detail)s is too long"),
+        "unreadable_floor": _l("the floor “%(detail)s” is not a whole number"),
+        "unreadable_area": _l("the floor area “%(detail)s” is not a number"),
+        "unreadable_tenure": _l("“%(detail)s” is neither owner nor tenant"),
+        "unreadable_elderly": _l("“%(detail)s” is neither yes nor no (60+)"),
+        "bad_code": _l("the code “%(detail)s” is not 2-40 lower-case letters, digits or -"),
+        "duplicate_room": _l("the same room as row %(detail)s"),
+        "unknown_district": _l("there is no district “%(detail)s” (an administrator can add it)"),
+        "code_taken": _l("the code %(detail)s belongs to another compound"),
+        "code_differs": _l("the code differs from the compound's (%(detail)s)"),
+        "not_yours": _l("you do not run the compound “%(detail)s”"),
+    },
 }
 
 
 def name_of(kind: str, code: object) -> str:
     """Return the translated name of a stored code (the code itself if unknown)."""
     return str(NAMES[kind].get(str(code), code))
+
+
+def explained(kind: str, reason: str, detail: str = "") -> str:
+    """Return the translated explanation of an import problem."""
+    message = NAMES[kind].get(reason)
+    return str(message % {"detail": detail}) if message is not None else f"{reason} {detail}"
 
 
 def survey_status(survey: Survey) -> str:
@@ -54,3 +88,6 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda code: name_of("method", code), "method_name")
     app.add_template_global(lambda code: name_of("channel", code), "channel_name")
     app.add_template_global(survey_status, "survey_status")
+    app.add_template_global(lambda code: name_of("status", code), "status_name")
+    app.add_template_global(lambda r, d="": explained("sheet_error", r, d), "sheet_error_text")
+    app.add_template_global(lambda r, d="": explained("row_error", r, d), "row_error_text")

@@ -74,6 +74,9 @@ def sample_args(rule: Any, world: dict[str, Any]) -> dict[str, Any]:
         "household_id": household.id,
         "account_id": world["accounts"]["admin"].id,
         "receipt": world["receipt"],
+        "building": "1",
+        "token": "0" * 32,
+        "kind": "xlsx",
     }
     return {name: values[name] for name in rule.arguments}
 

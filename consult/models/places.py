@@ -80,6 +80,10 @@ class Household(SQLModel, table=True):
     label: str = Field(max_length=80, index=True)
     #: Floor area in m², for owners' consent (may be unknown).
     area: float | None = Field(default=None)
+    #: owner / tenant, as the compound's records say (None if unknown).
+    tenure: str | None = Field(default=None, max_length=20)
+    #: The community's records say someone aged 60+ lives here (ballots may say so too).
+    elderly: bool = Field(default=False)
     #: HMAC-SHA256 of the household's code (每户一码) under the instance secret; None if none.
     code_hash: str | None = Field(default=None, max_length=64, unique=True)
     #: When the current code was issued (UTC).

@@ -77,6 +77,12 @@ def set_scope(
     session.flush()
 
 
+def add_compound(session: Session, account: Account, compound: Compound) -> None:
+    """Assign one more compound to a facilitator; flush."""
+    session.add(AccountScope(account_id=row_id(account.id), compound_id=row_id(compound.id)))
+    session.flush()
+
+
 def set_password(session: Session, account: Account, password: str) -> None:
     """Give the account a new password; flush."""
     check_password_strength(password)

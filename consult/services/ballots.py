@@ -89,6 +89,7 @@ def submit_ballot(
     submission_key: str,
     channel: Channel = Channel.QR,
     verified: bool = False,
+    entered_by: int | None = None,
 ) -> Submitted:
     """Store the answers as the household's current ballot; flush, do not commit.
 
@@ -113,6 +114,7 @@ def submit_ballot(
         receipt=new_receipt(),
         channel=channel,
         verified=verified,
+        entered_by=entered_by,
         elderly=answers.elderly,
         children=answers.children,
         mobility=answers.mobility,

@@ -117,26 +117,43 @@ def build_compound(session: Session, shape: DemoCompound, district: District) ->
     session.flush()
     households: list[Household] = []
     for b, unit_count in enumerate(shape.units_per_building, start=1):
-        building = Building(compound_id=row_id(compound.id), number=str(b), position=b)
-        session.add(building)
+        households += add_building(
+            session,
+            compound,
+            str(b),
+            units=unit_count,
+            floors=shape.floors,
+            per_floor=shape.per_floor,
+        )
+    return households
+
+
+def add_building(
+    session: Session, compound: Compound, number: str, *, units: int, floors: int, per_floor: int
+) -> list[Household]:
+    """Add a building of `units` units, `floors` floors and `per_floor` rooms a floor; flush."""
+    position = int(number) if number.isdigit() else 10_000
+    building = Building(compound_id=row_id(compound.id), number=number, position=position)
+    session.add(building)
+    session.flush()
+    households: list[Household] = []
+    for u in range(1, units + 1):
+        unit = Unit(building_id=row_id(building.id), number=str(u), position=u)
+        session.add(unit)
         session.flush()
-        for u in range(1, unit_count + 1):
-            unit = Unit(building_id=row_id(building.id), number=str(u), position=u)
-            session.add(unit)
-            session.flush()
-            for floor in range(1, shape.floors + 1):
-                for door in range(1, shape.per_floor + 1):
-                    room = f"{floor}{door:02d}"
-                    households.append(
-                        Household(
-                            compound_id=row_id(compound.id),
-                            unit_id=row_id(unit.id),
-                            room=room,
-                            floor=floor,
-                            label=household_label(str(b), str(u), room),
-                            area=round(55 + 35 * ((b * 7 + u * 3 + door) % 5) / 4, 1),
-                        )
+        for floor in range(1, floors + 1):
+            for door in range(1, per_floor + 1):
+                room = f"{floor}{door:02d}"
+                households.append(
+                    Household(
+                        compound_id=row_id(compound.id),
+                        unit_id=row_id(unit.id),
+                        room=room,
+                        floor=floor,
+                        label=household_label(number, str(u), room),
+                        area=round(55 + 35 * ((position * 7 + u * 3 + door) % 5) / 4, 1),
                     )
+                )
     session.add_all(households)
     session.flush()
     return households

@@ -79,6 +79,27 @@ def answered_count(session: Session, survey: Survey) -> int:
     return int(count)
 
 
+def offer_items(session: Session, survey: Survey, items: list[CatalogItem]) -> None:
+    """Make the survey offer exactly these items, in this order; flush."""
+    wanted = {item.id: position for position, item in enumerate(items)}
+    existing = {
+        row.item_id: row
+        for row in session.exec(select(SurveyItem).where(SurveyItem.survey_id == survey.id)).all()
+    }
+    for item_id, row in existing.items():
+        if item_id in wanted:
+            row.position = wanted[item_id]
+            session.add(row)
+        else:
+            session.delete(row)
+    for item in items:
+        if item.id not in existing:
+            session.add(
+                SurveyItem(survey_id=row_id(survey.id), item_id=item.id, position=wanted[item.id])
+            )
+    session.flush()
+
+
 def offer_whole_catalog(session: Session, survey: Survey) -> None:
     """Offer every standard catalogue item in the survey, in catalogue order."""
     for entry in catalog_by_id().values():

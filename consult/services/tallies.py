@@ -36,9 +36,11 @@ def ballots_document(session: Session, compound: Compound, survey: Survey) -> di
         .where(Ballot.survey_id == survey.id, Ballot.is_current)
     ).all():
         approved[ballot_id].append((item_id, rank))
+    offered = {item.id for item in items}
     ballots = []
     for ballot, label, building in rows:
-        chosen = approved[row_id(ballot.id)]
+        # An item the survey no longer offers is not counted (the ballot keeps it as history).
+        chosen = [(item, rank) for item, rank in approved[row_id(ballot.id)] if item in offered]
         ranked = sorted((rank, item) for item, rank in chosen if rank is not None)
         ballots.append(
             {

@@ -1,0 +1,102 @@
+"""Full coverage (全覆盖): who has been heard, building by building, and who not yet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
+
+from consult.models import Ballot, Building, Compound, Household, Survey, Unit
+
+
+@dataclass
+class UnitCoverage:
+    """One unit (stairwell): households, how many answered, who not yet."""
+
+    building: str
+    unit: str
+    total: int = 0
+    answered: int = 0
+    not_heard: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Coverage:
+    """A compound's coverage, overall, among households with elderly members, per unit."""
+
+    total: int = 0
+    answered: int = 0
+    #: Households known to have someone aged 60+ (records or their own answer).
+    elderly_total: int = 0
+    elderly_answered: int = 0
+    by_channel: dict[str, int] = field(default_factory=dict)
+    units: list[UnitCoverage] = field(default_factory=list)
+
+    def buildings(self) -> list[tuple[str, list[UnitCoverage]]]:
+        """Return the units grouped by building, in order."""
+        grouped: list[tuple[str, list[UnitCoverage]]] = []
+        for unit in self.units:
+            if not grouped or grouped[-1][0] != unit.building:
+                grouped.append((unit.building, []))
+            grouped[-1][1].append(unit)
+        return grouped
+
+
+def percent(part: int, whole: int) -> int:
+    """Return part/whole in whole percent (0 when whole is 0)."""
+    return round(100 * part / whole) if whole else 0
+
+
+def compound_coverage(session: Session, compound: Compound, survey: Survey | None) -> Coverage:
+    """Count the households heard by the survey, per unit, listing those not heard yet."""
+    joined = and_(
+        col(Ballot.household_id) == Household.id,
+        col(Ballot.survey_id) == (survey.id if survey else -1),
+        col(Ballot.is_current),
+    )
+    rows = session.execute(
+        sa_select(
+            col(Building.number),
+            col(Unit.number),
+            col(Household.label),
+            col(Household.elderly),
+            col(Ballot.id),
+            col(Ballot.elderly),
+            col(Ballot.channel),
+        )
+        .join(Unit, col(Unit.building_id) == Building.id)
+        .join(Household, col(Household.unit_id) == Unit.id)
+        .join(Ballot, joined, isouter=True)
+        .where(col(Building.compound_id) == compound.id)
+        .order_by(
+            col(Building.position),
+            col(Building.number),
+            col(Unit.position),
+            col(Unit.number),
+            col(Household.floor),
+            col(Household.room),
+        )
+    ).all()
+    coverage = Coverage()
+    for building, unit, label, elderly_record, ballot_id, elderly_said, channel in rows:
+        if not coverage.units or (coverage.units[-1].building, coverage.units[-1].unit) != (
+            building,
+            unit,
+        ):
+            coverage.units.append(UnitCoverage(building, unit))
+        current = coverage.units[-1]
+        heard = ballot_id is not None
+        elderly = bool(elderly_record or elderly_said)
+        current.total += 1
+        coverage.total += 1
+        coverage.elderly_total += elderly
+        if heard:
+            current.answered += 1
+            coverage.answered += 1
+            coverage.elderly_answered += elderly
+            coverage.by_channel[str(channel)] = coverage.by_channel.get(str(channel), 0) + 1
+        else:
+            current.not_heard.append(label)
+    return coverage

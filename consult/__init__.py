@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+from typing import TYPE_CHECKING, Any
 
 from consult import config
+
+if TYPE_CHECKING:  # Flask is imported by create_app, so that `import consult.tally` stays light
+    from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the application: config, extensions, blueprints, CLI."""
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     app = Flask(
         __name__,
         instance_path=os.environ.get("CONSULT_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),

@@ -96,6 +96,9 @@ def submit_ballot(
     A key seen before returns the ballot stored then (a double tap or a retry).
     An earlier current ballot of the household is kept as history, not counted.
     """
+    # Answers for one household queue here (a row lock on PostgreSQL; SQLite writes one at
+    # a time anyway): each then sees the answer stored before it, and none is lost.
+    session.exec(select(Household.id).where(Household.id == household.id).with_for_update()).one()
     stored = ballot_by_key(session, submission_key)
     if stored is not None:
         return Submitted(stored, Outcome.DUPLICATE)

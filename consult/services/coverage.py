@@ -31,6 +31,8 @@ class Coverage:
     #: Households known to have someone aged 60+ (records or their own answer).
     elderly_total: int = 0
     elderly_answered: int = 0
+    #: Of elderly_total, those the community's records mark (the rest said so themselves).
+    elderly_in_records: int = 0
     by_channel: dict[str, int] = field(default_factory=dict)
     units: list[UnitCoverage] = field(default_factory=list)
 
@@ -92,6 +94,7 @@ def compound_coverage(session: Session, compound: Compound, survey: Survey | Non
         current.total += 1
         coverage.total += 1
         coverage.elderly_total += elderly
+        coverage.elderly_in_records += bool(elderly_record)
         if heard:
             current.answered += 1
             coverage.answered += 1

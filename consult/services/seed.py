@@ -162,7 +162,7 @@ def add_building(
 def demo_answers(rng: random.Random, household: Household) -> Answers:
     """Draw a plausible order: basic items most, elevators by upper floors."""
     catalog = load_catalog()
-    elderly = rng.random() < 0.45
+    elderly = household.elderly or rng.random() < 0.05
     children = rng.random() < 0.3
     weights = []
     for entry in catalog:
@@ -203,6 +203,9 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
     compounds: dict[str, Compound] = {}
     for shape in DEMO_COMPOUNDS:
         households = build_compound(session, shape, districts[shape.district])
+        for household in households:  # the committee's register of elderly residents
+            household.elderly = rng.random() < 0.35
+        session.add_all(households)
         compound = session.get(Compound, households[0].compound_id)
         assert compound is not None
         compounds[shape.code] = compound

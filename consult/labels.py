@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from consult.catalog import CATEGORIES
 from consult.models import Survey
 
 NAMES = {
@@ -81,6 +85,17 @@ def survey_status(survey: Survey) -> str:
     return name_of("status", survey.status)
 
 
+def by_category(items: Iterable[Any], attribute: str = "category") -> list[tuple[str, list[Any]]]:
+    """Group items by category in the official order (basic, improvement, enhancement)."""
+    groups: dict[str, list[Any]] = {category: [] for category in CATEGORIES}
+    for item in items:
+        value: Any = item
+        for part in attribute.split("."):
+            value = getattr(value, part)
+        groups.setdefault(str(value), []).append(item)
+    return [(category, members) for category, members in groups.items() if members]
+
+
 def init_app(app: Flask) -> None:
     """Make the names available in every template."""
     app.add_template_global(lambda code: name_of("role", code), "role_name")
@@ -88,6 +103,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda code: name_of("method", code), "method_name")
     app.add_template_global(lambda code: name_of("channel", code), "channel_name")
     app.add_template_global(survey_status, "survey_status")
+    app.add_template_filter(by_category, "by_category")
     app.add_template_global(lambda code: name_of("status", code), "status_name")
     app.add_template_global(lambda r, d="": explained("sheet_error", r, d), "sheet_error_text")
     app.add_template_global(lambda r, d="": explained("row_error", r, d), "row_error_text")

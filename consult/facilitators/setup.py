@@ -244,6 +244,24 @@ def compound_setup(code: str) -> Page:
     ), 400 if form.errors else 200
 
 
+@bp.post("/c/<code>/details")
+@requires(*RUN, compound="run")
+def compound_details(code: str) -> Page:
+    session = get_session()
+    place = current_compound(code)
+    form = CompoundForm()
+    name = (form.name.data or "").strip()
+    if not form.validate() or not name:
+        flash(_("Give the compound a name."), "error")
+        return redirect(url_for("facilitators.compound_setup", code=code), 303)
+    place.name, place.address = name, (form.address.data or "").strip()
+    session.add(place)
+    audit.record(session, current_user, "compound.update", f"compound:{code}", name=name)
+    session.commit()
+    flash(_("Saved."), "info")
+    return redirect(url_for("facilitators.compound_setup", code=code), 303)
+
+
 @bp.route("/c/<code>/households/<int:household_id>", methods=["GET", "POST"])
 @requires(*RUN, compound="run")
 def household(code: str, household_id: int) -> Page:

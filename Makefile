@@ -22,8 +22,8 @@ $(BIN)/consult: pyproject.toml
 translations: $(BIN)/consult $(MO)
 
 run: translations
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/consult setup
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/consult serve --bind $(HOST):$(PORT) --workers 2
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/consult setup --demo
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/consult serve --bind $(HOST):$(PORT) --workers 1 --threads 4
 
 test: translations
 	$(BIN)/pytest -q

@@ -54,15 +54,23 @@ def seed_demo_command() -> None:
 
 @click.command("setup")
 @click.option(
+    "--demo", is_flag=True, help="Seed the demo city (with demo logins) into an empty database."
+)
+@click.option(
     "--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST or 127.0.0.1"
 )
 @click.option("--port", default=lambda: os.environ.get("PORT", "5000"), show_default="PORT or 5000")
 @click.pass_context
-def setup_command(ctx: click.Context, host: str, port: str) -> None:
-    """Create the schema, seed the demo when empty, and print where to look."""
+def setup_command(ctx: click.Context, demo: bool, host: str, port: str) -> None:
+    """Create the schema (and with --demo the demo city when empty); print where to look."""
     from consult.services.seed import DEMO_ACCOUNTS
 
     ctx.invoke(init_db_command)
+    if not demo:
+        click.echo(
+            f"consult is ready at http://{host}:{port}/ ; add staff with `consult create-user`."
+        )
+        return
     ctx.invoke(seed_demo_command)
     base = f"http://{host}:{port}"
     click.echo("")
@@ -87,9 +95,14 @@ def setup_command(ctx: click.Context, host: str, port: str) -> None:
     default=lambda: f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}",
 )
 @click.option("--workers", default=2, type=click.IntRange(1, 64), show_default=True)
+@click.option("--threads", default=1, type=click.IntRange(1, 64), show_default=True)
 @click.option("--timeout", default=30, type=int, show_default=True)
-def serve_command(bind: str, workers: int, timeout: int) -> None:
-    """Serve with gunicorn (one app per worker)."""
+def serve_command(bind: str, workers: int, threads: int, timeout: int) -> None:
+    """Serve with gunicorn (one app per worker).
+
+    Several workers share rate limits only through Redis (CONSULT_RATELIMIT_STORAGE_URI);
+    with the in-memory default each worker counts on its own.
+    """
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):  # type: ignore[misc]
@@ -97,6 +110,7 @@ def serve_command(bind: str, workers: int, timeout: int) -> None:
             options = {
                 "bind": bind,
                 "workers": workers,
+                "threads": threads,
                 "timeout": timeout,
                 "accesslog": "-",
                 "graceful_timeout": 10,

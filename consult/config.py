@@ -18,7 +18,6 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "MAX_CONTENT_LENGTH": 256 * 1024,
     "COMMENT_MAX_LENGTH": 500,
-    "RANK_DEPTH": 3,
     # Public figures drawn from fewer households than this are withheld.
     "PUBLIC_MIN_COUNT": 5,
     "SEND_FILE_MAX_AGE_DEFAULT": 7 * 24 * 3600,

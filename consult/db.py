@@ -21,7 +21,9 @@ def make_engine(url: str, **options: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # Let pysqlite's implicit BEGIN be ours, so SELECT ... then UPDATE is atomic.
+            # WAL lets readers and one writer work at once; the busy timeout makes a second
+            # writer wait instead of failing. Double counting is prevented by the unique index
+            # on current ballots and the retry in services.ballots, not by these settings.
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")

@@ -28,8 +28,12 @@ def failed(response: Response) -> bool:
 
 
 def login_username() -> str:
-    """Key the per-user login limit by the username tried."""
-    return "login:" + request.form.get("username", "").strip().lower()[:60]
+    """Key the per-user login limit by the username tried and the address trying it.
+
+    Keyed by username alone, anybody could lock a facilitator out by failing ten times.
+    """
+    username = request.form.get("username", "").strip().lower()[:60]
+    return f"login:{username}:{get_remote_address()}"
 
 
 def init_app(app: Flask) -> None:

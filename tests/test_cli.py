@@ -42,9 +42,12 @@ def test_seed_demo_creates_the_demo_city_once(runner: Any, session: Session) -> 
 
 
 def test_setup_prints_the_urls(runner: Any) -> None:
-    result = runner.invoke(args=["setup", "--host", "127.0.0.1", "--port", "5055"])
+    plain = runner.invoke(args=["setup", "--host", "127.0.0.1", "--port", "5055"])
+    assert plain.exit_code == 0 and "admin-demo-2026" not in plain.output  # no demo logins
+    result = runner.invoke(args=["setup", "--demo", "--host", "127.0.0.1", "--port", "5055"])
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:5055/c/dongzhuang" in result.output
+    assert "wang   / wang-demo-2026" in result.output
 
 
 def test_export_ballots_writes_consult_ballots_1(

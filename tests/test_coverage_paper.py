@@ -277,8 +277,10 @@ def test_adding_a_building_and_editing_a_household(
 def test_renaming_a_compound(client: FlaskClient, yard: dict, session: Session) -> None:
     staff(client)
     token = hidden_fields(client.get("/f/c/testyard/setup").get_data(as_text=True))["csrf_token"]
-    client.post("/f/c/testyard/details", data={"csrf_token": token, "name": "新名字小区",
-                                               "address": "潍坊市"})
+    client.post(
+        "/f/c/testyard/details",
+        data={"csrf_token": token, "name": "新名字小区", "address": "潍坊市"},
+    )
     session.expire_all()
     assert yard["compound"].id is not None
     from consult.models import Compound

@@ -23,6 +23,7 @@ from tests.factories import create_compound, create_user, log_in, open_survey
 def yard(session: Session, client: FlaskClient) -> dict[str, Any]:
     compound, households = create_compound(session)
     survey = open_survey(session, compound)
+    set_mode(session, survey, SurveyMode.BOTH)
     create_user(session, "wang", "facilitator", compounds=[compound])
     log_in(client, "wang")
     return {"compound": compound, "households": households, "survey": survey}
@@ -168,19 +169,62 @@ def test_code_guessing_is_rate_limited(client: FlaskClient, yard: dict) -> None:
     assert set(statuses[20:]) == {429}
 
 
+@pytest.mark.parametrize("with_token", [True, False])
+def test_code_guessing_by_post_is_rate_limited_too(
+    client: FlaskClient, yard: dict, with_token: bool
+) -> None:
+    data = {"csrf_token": hidden_fields(client.get("/f/").get_data(as_text=True))["csrf_token"]}
+    statuses = [
+        client.post(f"/h/ABCDEFG{c}", data=data if with_token else {}).status_code
+        for c in "23456789ABCDEFGHJKMNPQRST"
+    ]
+    assert set(statuses[:20]) <= {400, 404}
+    assert set(statuses[20:]) == {429}
+
+
+def test_receipt_guessing_on_the_thanks_page_is_rate_limited(
+    client: FlaskClient, yard: dict
+) -> None:
+    statuses = [
+        client.get(f"/c/testyard/thanks/ABCDEFG{c}").status_code
+        for c in "23456789ABCDEFGHJKMNPQRST"
+    ]
+    assert statuses[:20] == [404] * 20
+    assert set(statuses[20:]) == {429}
+
+
+def test_open_mode_does_not_take_codes(client: FlaskClient, yard: dict, session: Session) -> None:
+    set_mode(session, yard["survey"], SurveyMode.OPEN)
+    code = issue_all(client)["1-1-101"]
+    html = client.get(f"/h/{code}").get_data(as_text=True)
+    assert "本次调查通过小区二维码链接填写" in html and 'name="approve"' not in html
+
+
 def test_codes_only_mode_refuses_the_open_link(
     client: FlaskClient, yard: dict, session: Session
 ) -> None:
     set_mode(session, yard["survey"], SurveyMode.CODES)
     html = client.get("/c/testyard/survey").get_data(as_text=True)
     assert "本次调查需用入户码填写" in html and 'name="approve"' not in html
-    assert client.post("/c/testyard/survey", data={}).status_code == 400
+    token = hidden_fields(client.get("/f/").get_data(as_text=True))["csrf_token"]
+    refused = client.post(
+        "/c/testyard/survey",
+        data={
+            "csrf_token": token,
+            "building": "1",
+            "unit": "1",
+            "room": "101",
+            "approve": ["gas_pipeline"],
+        },
+    )
+    assert refused.status_code == 400
+    assert "本次调查需用入户码填写" in refused.get_data(as_text=True)
     assert "用我家的入户码填写" in client.get("/c/testyard").get_data(as_text=True)
     code = issue_all(client)["1-1-101"]
     assert answer_with_code(client, code).status_code == 303
 
 
-def test_an_open_link_answer_cannot_replace_a_verified_one(
+def test_with_a_code_issued_only_the_code_answers_for_the_household(
     client: FlaskClient, yard: dict, session: Session
 ) -> None:
     set_mode(session, yard["survey"], SurveyMode.BOTH)
@@ -198,7 +242,7 @@ def test_an_open_link_answer_cannot_replace_a_verified_one(
         },
     )
     assert response.status_code == 400
-    assert "这户已经用入户码回答过" in response.get_data(as_text=True)
+    assert "您家有自己的入户码" in response.get_data(as_text=True)
     [ballot] = session.exec(select(Ballot)).all()
     assert ballot.verified
 
@@ -209,6 +253,10 @@ def test_the_menu_can_count_verified_ballots_only(
     set_mode(session, yard["survey"], SurveyMode.BOTH)
     code = issue_all(client)["2-2-101"]
     answer_with_code(client, code)
+    session.expire_all()
+    without = session.exec(select(Household).where(Household.label == "1-1-101")).one()
+    codes.revoke_code(session, without)  # a household without a code uses the open link
+    session.commit()
     page = client.get("/c/testyard/survey").get_data(as_text=True)
     client.post(
         "/c/testyard/survey",

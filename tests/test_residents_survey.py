@@ -22,6 +22,11 @@ def yard(session: Session) -> dict[str, Any]:
     return {"compound": compound, "households": households, "survey": survey}
 
 
+def csrf_only(client: FlaskClient) -> dict[str, str]:
+    """A valid CSRF token (from the login page), for posting where no form is offered."""
+    return {"csrf_token": hidden_fields(client.get("/login").get_data(as_text=True))["csrf_token"]}
+
+
 def form_for(client: FlaskClient, code: str = "testyard") -> dict[str, str]:
     page = client.get(f"/c/{code}/survey")
     assert page.status_code == 200
@@ -253,15 +258,18 @@ def test_closed_survey_takes_no_answers(
     assert message in client.get("/c/testyard").get_data(as_text=True)
     page = client.get("/c/testyard/survey").get_data(as_text=True)
     assert message in page and 'name="approve"' not in page
-    response = client.post("/c/testyard/survey", data=answer())
+    response = client.post("/c/testyard/survey", data={**csrf_only(client), **answer()})
     assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
     assert ballots(session) == []
 
 
 def test_compound_without_survey(client: FlaskClient, session: Session) -> None:
     create_compound(session)
     assert "还没有开始调查" in client.get("/c/testyard").get_data(as_text=True)
-    assert client.post("/c/testyard/survey", data=answer()).status_code == 400
+    response = client.post("/c/testyard/survey", data={**csrf_only(client), **answer()})
+    assert response.status_code == 400
+    assert "还没有开始调查" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

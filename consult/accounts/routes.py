@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -21,7 +23,16 @@ Page = str | tuple[str, int] | BaseResponse
 
 def _safe_next(target: str | None) -> str:
     """Return where to go after logging in: only a path on this site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if not target or not target.isprintable() or "\\" in target:
+        return url_for("facilitators.home")
+    # Browsers drop tabs and newlines and read "/\t/x" as "//x": printable only, then no host.
+    parts = urlsplit(target)
+    if (
+        target.startswith("/")
+        and not parts.scheme
+        and not parts.netloc
+        and not target.startswith("//")
+    ):
         return target
     return url_for("facilitators.home")
 
@@ -148,7 +159,7 @@ def users() -> Page:
     ), 400 if form.errors else 200
 
 
-@bp.route("/admin/users/<int:account_id>", methods=["GET", "POST"])
+@bp.route("/admin/users/<int(max=2147483647):account_id>", methods=["GET", "POST"])
 @requires(Role.ADMIN)
 def user(account_id: int) -> Page:
     session = get_session()
@@ -167,6 +178,14 @@ def user(account_id: int) -> Page:
         )
     if form.validate_on_submit():
         role, scope = _role_from(form), _scope_from(form)
+        if role is not None and not _keeps_an_admin(account, role, bool(form.active.data)):
+            form.role.errors = [
+                _(
+                    "There must stay at least one active administrator, and you cannot "
+                    "switch off or demote your own account."
+                )
+            ]
+            role = None
         if role is not None and scope is not None:
             try:
                 if form.password.data:
@@ -198,9 +217,28 @@ def user(account_id: int) -> Page:
     ), 400 if form.errors else 200
 
 
+def _keeps_an_admin(account: Account, role: Role, active: bool) -> bool:
+    """Whether the change leaves the admin's own account, and some admin, active."""
+    if account.role != Role.ADMIN or (role == Role.ADMIN and active):
+        return True
+    if account.id == current_user.id:
+        return False
+    others = (
+        get_session()
+        .exec(
+            select(Account).where(
+                Account.role == Role.ADMIN, col(Account.active), Account.id != account.id
+            )
+        )
+        .first()
+    )
+    return others is not None
+
+
 @bp.get("/admin/audit")
 @requires(Role.ADMIN)
 def audit_log() -> Page:
     before = request.args.get("before", "")
-    events = audit.recent(get_session(), before=int(before) if before.isdigit() else None)
+    older_than = int(before) if before.isdigit() and len(before) <= 9 else None
+    events = audit.recent(get_session(), before=older_than)
     return render_template("accounts/audit.html", events=events)

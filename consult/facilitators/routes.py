@@ -26,6 +26,7 @@ from consult.models import Compound, Household, Role, SurveyMode
 from consult.services import accounts, audit, codes, places, surveys
 from consult.services.ballots import commit_with_retry
 from consult.services.tallies import METHODS, compound_menu
+from consult.urls import public_url
 
 Page = str | tuple[str, int] | BaseResponse
 
@@ -84,7 +85,7 @@ def menu(code: str) -> Page:
     method = request.args.get("method", "approval")
     if method not in METHODS:
         method = "approval"
-    verified_only = request.args.get("verified") == "1"
+    verified_only = request.args.get("verified") == "1" or survey.mode == SurveyMode.CODES
     result = compound_menu(session, place, survey, method=method, verified_only=verified_only)
     names = {item.id: item for item in surveys.offered_items(session, survey)}
     return render_template(
@@ -150,7 +151,7 @@ def issue_codes(code: str) -> Page:
     return _slips(place, issued)
 
 
-@bp.post("/c/<code>/codes/<int:household_id>/reissue")
+@bp.post("/c/<code>/codes/<int(max=2147483647):household_id>/reissue")
 @requires(Role.ADMIN, Role.FACILITATOR, compound="run")
 def reissue_code(code: str, household_id: int) -> Page:
     session = get_session()
@@ -168,7 +169,7 @@ def reissue_code(code: str, household_id: int) -> Page:
     return _slips(place, issued)
 
 
-@bp.post("/c/<code>/codes/<int:household_id>/revoke")
+@bp.post("/c/<code>/codes/<int(max=2147483647):household_id>/revoke")
 @requires(Role.ADMIN, Role.FACILITATOR, compound="run")
 def revoke_code(code: str, household_id: int) -> Page:
     session = get_session()
@@ -207,19 +208,23 @@ def _issue_and_record(
 
 def _slips(place: Compound, issued: list[codes.IssuedCode]) -> Page:
     """Render the printable slips: the only time the codes exist in plain text."""
-    base = current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
     slips = [
         {
             "label": code.label,
             "code": codes.format_code(code.code),
             "qr": segno.make(
-                f"{base}{url_for('residents.by_code', code=code.code)}", error="m"
+                public_url(url_for("residents.by_code", code=code.code)), error="m"
             ).svg_data_uri(scale=3, border=1),
         }
         for code in issued
     ]
     response = make_response(
-        render_template("facilitators/slips.html", compound=place, slips=slips)
+        render_template(
+            "facilitators/slips.html",
+            compound=place,
+            slips=slips,
+            entry_url=public_url(url_for("residents.enter_code")),
+        )
     )
     response.headers["Cache-Control"] = "no-store"
     return response

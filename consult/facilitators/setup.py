@@ -262,7 +262,7 @@ def compound_details(code: str) -> Page:
     return redirect(url_for("facilitators.compound_setup", code=code), 303)
 
 
-@bp.route("/c/<code>/households/<int:household_id>", methods=["GET", "POST"])
+@bp.route("/c/<code>/households/<int(max=2147483647):household_id>", methods=["GET", "POST"])
 @requires(*RUN, compound="run")
 def household(code: str, household_id: int) -> Page:
     session = get_session()

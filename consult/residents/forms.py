@@ -111,12 +111,15 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
         if field.data not in {b.number for b in self.layout}:
             raise ValidationError(_l("This compound has no such building."))
 
+    def _chosen_building(self) -> BuildingUnits | None:
+        return next((b for b in self.layout if b.number == self.building.data), None)
+
     def validate_unit(self, field: Field) -> None:
         if self.household_label:
             return
         if not field.data:
             raise ValidationError(_l("Please choose your unit."))
-        building = next((b for b in self.layout if b.number == self.building.data), None)
+        building = self._chosen_building()
         if building and field.data not in {u.number for u in building.units}:
             raise ValidationError(_l("This building has no such unit."))
 
@@ -125,7 +128,7 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
             return
         if not field.data:
             raise ValidationError(_l("Please choose your room."))
-        building = next((b for b in self.layout if b.number == self.building.data), None)
+        building = self._chosen_building()
         unit = building and next((u for u in building.units if u.number == self.unit.data), None)
         if unit and field.data not in unit.rooms:
             raise ValidationError(_l("This unit has no such room."))

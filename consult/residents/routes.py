@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -20,25 +21,20 @@ from flask_wtf.csrf import CSRFError
 from sqlmodel import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from consult.access import public
+from consult.access import current_compound, public
 from consult.db import get_session
 from consult.errors import csrf_message, render_error
 from consult.limits import GUESS_LIMIT, SUBMIT_LIMIT, failed, limiter
 from consult.models import Ballot, Channel, Compound, Household, Survey, SurveyMode, Tenure
 from consult.residents import bp
 from consult.residents.forms import SurveyForm
+from consult.security import csrf
 from consult.services import ballots as ballot_service
 from consult.services import codes, places, surveys
 from consult.services.results import public_results
+from consult.urls import public_url
 
 Page = str | tuple[str, int] | BaseResponse
-
-
-def _compound_or_404(code: str) -> Compound:
-    compound = places.compound_by_code(get_session(), code)
-    if compound is None:
-        abort(404)
-    return compound
 
 
 def _progress(compound: Compound, survey: Survey | None) -> dict[str, int]:
@@ -47,12 +43,6 @@ def _progress(compound: Compound, survey: Survey | None) -> dict[str, int]:
     answered = surveys.answered_count(session, survey) if survey else 0
     percent = round(100 * answered / total) if total else 0
     return {"answered": answered, "total": total, "percent": percent}
-
-
-def public_url(path: str) -> str:
-    """Return the absolute address of a path, as printed in QR codes."""
-    base = current_app.config.get("PUBLIC_URL") or request.host_url
-    return base.rstrip("/") + path
 
 
 @bp.get("/")
@@ -72,7 +62,7 @@ def favicon() -> Page:
 @bp.get("/c/<code>")
 @public
 def landing(code: str) -> Page:
-    compound = _compound_or_404(code)
+    compound = current_compound(code)
     survey = surveys.current_survey(get_session(), compound)
     return render_template(
         "residents/landing.html",
@@ -88,18 +78,27 @@ def landing(code: str) -> Page:
 @public
 @limiter.limit(SUBMIT_LIMIT, methods=["POST"])
 def survey(code: str) -> Page:
-    return _survey_page(_compound_or_404(code))
+    return _survey_page(current_compound(code))
 
 
 @bp.route("/h/<code>", methods=["GET", "POST"])
 @public
 @limiter.limit(GUESS_LIMIT, deduct_when=failed)
+@csrf.exempt  # type: ignore[untyped-decorator]  # checked inside the rate limit below
 def by_code(code: str) -> Page:
+    if request.method == "POST":
+        try:
+            csrf.protect()
+        except CSRFError:
+            return render_error(400, csrf_message())
     household = codes.household_by_code(get_session(), current_app.config["SECRET_KEY"], code)
     if household is None:
         return render_template("residents/code_unknown.html", code=code[:20]), 404
     compound = get_session().get(Compound, household.compound_id)
     assert compound is not None
+    survey = surveys.current_survey(get_session(), compound)
+    if survey is not None and survey.mode == SurveyMode.OPEN:
+        return render_template("residents/open_link_only.html", compound=compound)
     return _survey_page(compound, household=household, household_code=codes.normalize_code(code))
 
 
@@ -121,14 +120,6 @@ def csrf_expired(error: CSRFError) -> Page:
         compound = places.compound_by_code(session, args.get("code", ""))
         if compound is not None:
             return _survey_page(compound, token_expired=True)
-    if request.endpoint == "residents.by_code":
-        secret = current_app.config["SECRET_KEY"]
-        household = codes.household_by_code(session, secret, args.get("code", ""))
-        compound = session.get(Compound, household.compound_id) if household else None
-        if household is not None and compound is not None:
-            return _survey_page(
-                compound, household=household, household_code=args["code"], token_expired=True
-            )
     return render_error(400, csrf_message())
 
 
@@ -165,22 +156,28 @@ def _survey_page(
         stored = _store(compound, survey, form, household)
         if stored is not None:
             return stored
-    return render_template(
-        "residents/survey.html",
-        compound=compound,
-        survey=survey,
-        form=form,
-        items=items,
-        layout_map={b.number: {u.number: u.rooms for u in b.units} for b in form.layout},
-        progress=_progress(compound, survey),
-        token_expired=token_expired,
-        household=household,
-        household_code=household_code,
-        previous=previous,
-        action=url_for("residents.by_code", code=household_code)
-        if household_code
-        else url_for("residents.survey", code=compound.code),
-    ), (400 if request.method == "POST" else 200)
+    response = make_response(
+        render_template(
+            "residents/survey.html",
+            compound=compound,
+            survey=survey,
+            form=form,
+            items=items,
+            layout_map={b.number: {u.number: u.rooms for u in b.units} for b in form.layout},
+            progress=_progress(compound, survey),
+            token_expired=token_expired,
+            household=household,
+            household_code=household_code,
+            previous=previous,
+            action=url_for("residents.by_code", code=household_code)
+            if household_code
+            else url_for("residents.survey", code=compound.code),
+        ),
+        status,
+    )
+    # Back after sending must fetch a fresh form (and key), not resend the old one.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _prefill(ballot: Ballot) -> dict[str, object]:
@@ -208,6 +205,16 @@ def _store(
         )
     if household is None:  # validated above; a household removed meanwhile
         form.room.errors = [_("This unit has no such room.")]
+        return None
+    if not verified and household.code_hash is not None and survey.mode == SurveyMode.BOTH:
+        # With a code issued, only the code answers for the household: nobody can answer
+        # in a neighbour's name (and the page reveals nothing of who has answered).
+        form.room.errors = [
+            _(
+                "Your household has its own code (on the slip under your door). Please answer "
+                "with it, so that nobody else can answer for your household."
+            )
+        ]
         return None
     answers = ballot_service.Answers(
         approve=list(form.approve.data),
@@ -251,9 +258,10 @@ def _store(
 
 @bp.get("/c/<code>/thanks/<receipt>")
 @public
+@limiter.limit(GUESS_LIMIT, deduct_when=failed)
 def thanks(code: str, receipt: str) -> Page:
     session = get_session()
-    compound = _compound_or_404(code)
+    compound = current_compound(code)
     ballot = ballot_service.ballot_by_receipt(session, receipt)
     survey = session.get(Survey, ballot.survey_id) if ballot else None
     if ballot is None or survey is None or survey.compound_id != compound.id:
@@ -270,7 +278,7 @@ def thanks(code: str, receipt: str) -> Page:
 @bp.get("/r")
 @public
 def enter_receipt() -> Page:
-    typed = request.args.get("receipt", "").replace("-", "").replace(" ", "").upper()
+    typed = ballot_service.normalize_receipt(request.args.get("receipt", ""))
     if typed:
         return redirect(url_for("residents.my_answer", receipt=typed[:16]), 303)
     return render_template("residents/enter_receipt.html")
@@ -322,13 +330,17 @@ def withdraw(receipt: str) -> Page:
 @public
 def results(code: str) -> Page:
     session = get_session()
-    compound = _compound_or_404(code)
+    compound = current_compound(code)
     survey = surveys.current_survey(session, compound)
     return render_template(
         "residents/results.html",
         compound=compound,
         survey=survey,
-        results=public_results(session, compound, survey) if survey else None,
+        results=public_results(
+            session, compound, survey, minimum=current_app.config["PUBLIC_MIN_COUNT"]
+        )
+        if survey
+        else None,
         progress=_progress(compound, survey),
     )
 
@@ -341,7 +353,7 @@ def _qr(compound: Compound) -> segno.QRCode:
 @public
 def qr_svg(code: str) -> Page:
     buffer = io.BytesIO()
-    _qr(_compound_or_404(code)).save(buffer, kind="svg", scale=8, border=2, xmldecl=False)
+    _qr(current_compound(code)).save(buffer, kind="svg", scale=8, border=2, xmldecl=False)
     return Response(buffer.getvalue(), mimetype="image/svg+xml", headers=_cache_day())
 
 
@@ -349,7 +361,7 @@ def qr_svg(code: str) -> Page:
 @public
 def qr_png(code: str) -> Page:
     buffer = io.BytesIO()
-    _qr(_compound_or_404(code)).save(buffer, kind="png", scale=10, border=2)
+    _qr(current_compound(code)).save(buffer, kind="png", scale=10, border=2)
     return Response(buffer.getvalue(), mimetype="image/png", headers=_cache_day())
 
 
@@ -357,7 +369,7 @@ def qr_png(code: str) -> Page:
 @public
 def poster(code: str) -> Page:
     session = get_session()
-    compound = _compound_or_404(code)
+    compound = current_compound(code)
     survey = surveys.current_survey(session, compound)
     return render_template(
         "residents/poster.html",

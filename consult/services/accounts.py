@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
@@ -116,30 +118,21 @@ def authenticate(session: Session, username: str, password: str) -> Account | No
     return account
 
 
+def _scope_ids(session: Session, account: Account, column: Any) -> set[int]:
+    ids = session.exec(
+        select(column).where(AccountScope.account_id == account.id, col(column).is_not(None))
+    ).all()
+    return {int(i) for i in ids}
+
+
 def compound_ids(session: Session, account: Account) -> set[int]:
     """Return the ids of the compounds a facilitator runs."""
-    return {
-        cid
-        for cid in session.exec(
-            select(AccountScope.compound_id).where(
-                AccountScope.account_id == account.id, col(AccountScope.compound_id).is_not(None)
-            )
-        ).all()
-        if cid is not None
-    }
+    return _scope_ids(session, account, AccountScope.compound_id)
 
 
 def district_ids(session: Session, account: Account) -> set[int]:
     """Return the ids of the districts a planner reads (empty: the whole city)."""
-    return {
-        did
-        for did in session.exec(
-            select(AccountScope.district_id).where(
-                AccountScope.account_id == account.id, col(AccountScope.district_id).is_not(None)
-            )
-        ).all()
-        if did is not None
-    }
+    return _scope_ids(session, account, AccountScope.district_id)
 
 
 def can_read(session: Session, account: Account, compound: Compound) -> bool:

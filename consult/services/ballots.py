@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from consult.models import Ballot, BallotItem, Channel, Household, Survey, Tenure
 from consult.models._base import row_id, utcnow
@@ -64,6 +66,29 @@ def format_receipt(receipt: str) -> str:
     return f"{receipt[:4]}-{receipt[4:]}" if len(receipt) == RECEIPT_LENGTH else receipt
 
 
+def content_key(form_key: str, household: Household, answers: Answers) -> str:
+    """Return the key stored for a form's key together with what it said."""
+    said = repr((household.id, answers))
+    return hashlib.sha256(f"{form_key}|{said}".encode()).hexdigest()
+
+
+def lock_household(session: Session, household: Household) -> None:
+    """Make answers for one household queue here, each seeing the one stored before it.
+
+    PostgreSQL locks the household's row. SQLite has no row locks: a no-op UPDATE opens
+    the write transaction at once (pysqlite begins it at the first write), so the reads
+    that follow see the latest answer and no other writer can slip in between.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(Household).where(col(Household.id) == household.id).values(id=Household.id)
+        )
+    else:
+        session.exec(
+            select(Household.id).where(Household.id == household.id).with_for_update()
+        ).one()
+
+
 def ballot_by_key(session: Session, submission_key: str) -> Ballot | None:
     """Return the ballot stored under this idempotency key, if any."""
     return session.exec(select(Ballot).where(Ballot.submission_key == submission_key)).first()
@@ -96,9 +121,10 @@ def submit_ballot(
     A key seen before returns the ballot stored then (a double tap or a retry).
     An earlier current ballot of the household is kept as history, not counted.
     """
-    # Answers for one household queue here (a row lock on PostgreSQL; SQLite writes one at
-    # a time anyway): each then sees the answer stored before it, and none is lost.
-    session.exec(select(Household.id).where(Household.id == household.id).with_for_update()).one()
+    # The key a form carries stands for this answer: the same form sent again with other
+    # answers (Back, change, send) is a new answer, not a repeat of the first.
+    submission_key = content_key(submission_key, household, answers)
+    lock_household(session, household)
     stored = ballot_by_key(session, submission_key)
     if stored is not None:
         return Submitted(stored, Outcome.DUPLICATE)
@@ -133,9 +159,14 @@ def submit_ballot(
     return Submitted(ballot, Outcome.REPLACED if previous else Outcome.CREATED)
 
 
+def normalize_receipt(text: str) -> str:
+    """Return a typed receipt as stored: upper case, without dashes or spaces."""
+    return text.replace("-", "").replace(" ", "").strip().upper()
+
+
 def ballot_by_receipt(session: Session, receipt: str) -> Ballot | None:
     """Return the ballot with this receipt (typed with or without the dash), or None."""
-    cleaned = receipt.replace("-", "").replace(" ", "").upper()
+    cleaned = normalize_receipt(receipt)
     if len(cleaned) != RECEIPT_LENGTH or any(c not in ALPHABET for c in cleaned):
         return None
     return session.exec(select(Ballot).where(Ballot.receipt == cleaned)).first()

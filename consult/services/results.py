@@ -40,9 +40,13 @@ class PublicResults:
 
     responses: int
     households: int
-    #: False while fewer than PUBLIC_MIN_COUNT households have answered.
+    #: False while fewer than `minimum` households have answered.
     shown: bool
     items: list[PublicItem]
+    #: Figures from fewer households than this are withheld.
+    minimum: int = PUBLIC_MIN_COUNT
+    #: Only ballots verified by a household code or on paper are counted.
+    verified_only: bool = False
 
 
 def shown_count(count: int, minimum: int = PUBLIC_MIN_COUNT) -> int | None:
@@ -82,4 +86,6 @@ def public_results(
         households=int(menu["households"]),
         shown=responses >= minimum,
         items=items,
+        minimum=minimum,
+        verified_only=bool(menu.get("verified_only")),
     )

@@ -20,6 +20,7 @@ from consult.models import (
     Household,
     Role,
     Survey,
+    SurveyMode,
     SurveyPhase,
     SurveyStatus,
     Tenure,
@@ -215,6 +216,8 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
             status=SurveyStatus.OPEN,
             opens_on=today - timedelta(days=10),
             closes_on=today + timedelta(days=30),
+            # One demo compound by open link, the other by link or household code.
+            mode=SurveyMode.BOTH if shape.code == "zhonghejie" else SurveyMode.OPEN,
         )
         session.add(survey)
         session.flush()

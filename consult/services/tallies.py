@@ -8,7 +8,16 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 import consult.tally as engine
-from consult.models import Ballot, BallotItem, Building, Compound, Household, Survey, Unit
+from consult.models import (
+    Ballot,
+    BallotItem,
+    Building,
+    Compound,
+    Household,
+    Survey,
+    SurveyMode,
+    Unit,
+)
 from consult.models._base import row_id
 from consult.services.places import household_count
 from consult.services.surveys import offered_items
@@ -82,8 +91,14 @@ def compound_menu(
     survey: Survey,
     *,
     method: str = "approval",
-    verified_only: bool = False,
+    verified_only: bool | None = None,
 ) -> dict[str, Any]:
-    """Tally the survey's current ballots into the compound's ranked menu."""
+    """Tally the survey's current ballots into the compound's ranked menu.
+
+    A survey answered with household codes only counts verified ballots unless told
+    otherwise (answers given by open link before the switch do not count).
+    """
+    if verified_only is None:
+        verified_only = survey.mode == SurveyMode.CODES
     document = ballots_document(session, compound, survey)
     return engine.tally(document, method=method, verified_only=verified_only)

@@ -15,11 +15,10 @@ def test_paper_questionnaire_typed_with_the_keyboard_alone(live_server: str, bro
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     page.goto(f"{live_server}/login")
-    page.keyboard.type("wang")
-    page.keyboard.press("Tab")
-    page.keyboard.type("wang-demo-2026")
+    page.fill("#username", "wang")
+    page.fill("#password", "wang-demo-2026")
     with page.expect_navigation():
-        page.keyboard.press("Enter")
+        page.press("#password", "Enter")
     assert page.url.endswith("/f/")
     page.goto(f"{live_server}/f/c/dongzhuang/paper/entry")
     # The household field has the focus; everything below is typed.

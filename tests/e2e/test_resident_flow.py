@@ -78,7 +78,7 @@ def test_units_and_rooms_follow_the_chosen_building(live_server: str, phone: Any
 
 
 def test_resident_answers_in_english(live_server: str, phone: Any) -> None:
-    phone.goto(f"{live_server}/c/zhonghejie?lang=en")
+    phone.goto(f"{live_server}/c/dongzhuang?lang=en")
     assert "Start the survey" in phone.content()
     phone.click("text=Start the survey")
     fill_survey(phone, "2", "1", "502", ["gas_pipeline", "parking"])
@@ -131,7 +131,7 @@ def test_tap_targets_are_at_least_44_px(live_server: str, phone: Any) -> None:
 
 def test_survey_works_without_javascript(live_server: str, phone_without_js: Any) -> None:
     page = phone_without_js
-    page.goto(f"{live_server}/c/zhonghejie/survey")
+    page.goto(f"{live_server}/c/dongzhuang/survey")
     fill_survey(page, "1", "3", "602", ["water_supply", "drainage_sewer"])
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/thanks/"))

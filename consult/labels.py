@@ -38,6 +38,45 @@ NAMES = {
         "open": _l("open"),
         "closed": _l("closed"),
     },
+    "party": {
+        "party_organisation": _l("Party organisation"),
+        "residents_committee": _l("Residents' committee"),
+        "owners_committee": _l("Owners' committee"),
+        "property_company": _l("Property company"),
+        "residents": _l("Residents"),
+        "social_organisations": _l("Social organisations"),
+        "volunteers": _l("Volunteers"),
+        "party_members": _l("Party members"),
+    },
+    "meeting_status": {
+        "planned": _l("planned"),
+        "in_progress": _l("in progress"),
+        "closed": _l("closed"),
+        "published": _l("published"),
+    },
+    "choice": {"for": _l("for"), "against": _l("against"), "abstain": _l("abstain")},
+    "action_status": {"open": _l("open"), "in_progress": _l("in progress"), "done": _l("done")},
+    # Why a meeting step was refused.
+    "meeting_error": {
+        "started": _l("The meeting has started: the agenda and details can no longer change."),
+        "published": _l("The minutes are published. Reopen the meeting to change anything."),
+        "wrong_state": _l("That cannot be done at this stage of the meeting."),
+        "empty_item": _l("Choose a catalogue item or write a topic."),
+        "unknown_item": _l("That item is not on this compound's menu."),
+        "bad_count": _l("From 1 to 500 at a time."),
+        "negative_hands": _l("Hands are counted from 0 up."),
+        "more_hands_than_people": _l("More hands than people present: add the attendance first."),
+        "vote_was_opened": _l("Phone voting on this item was opened already."),
+        "vote_not_open": _l("Voting on this item is not open."),
+        "vote_not_closed": _l("Close the vote first."),
+        "applied_already": _l("These votes were applied already."),
+        "not_signed_in": _l("Sign in with your household first."),
+        "voted_already": _l(
+            "Your household has voted on this item already; a vote cannot be changed."
+        ),
+        "signin_closed": _l("The meeting is over; signing in is closed."),
+        "empty_action": _l("Say what is to be done."),
+    },
     # Why a sheet could not be read at all.
     "sheet_error": {
         "unreadable_file": _l("The file could not be read as a spreadsheet (%(detail)s)."),
@@ -105,5 +144,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(survey_status, "survey_status")
     app.add_template_filter(by_category, "by_category")
     app.add_template_global(lambda code: name_of("status", code), "status_name")
+    for kind in ("party", "meeting_status", "choice", "action_status"):
+        app.add_template_global(lambda code, kind=kind: name_of(kind, code), f"{kind}_name")
     app.add_template_global(lambda r, d="": explained("sheet_error", r, d), "sheet_error_text")
     app.add_template_global(lambda r, d="": explained("row_error", r, d), "row_error_text")

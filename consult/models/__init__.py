@@ -3,12 +3,28 @@
 from consult.models.accounts import Account, AccountScope, AuditEvent, Role
 from consult.models.ballots import Ballot, BallotItem, Channel, Tenure
 from consult.models.catalog import CatalogItem, Category
+from consult.models.meetings import (
+    ActionItem,
+    ActionStatus,
+    AgendaItem,
+    Attendance,
+    Choice,
+    Meeting,
+    MeetingStatus,
+    Party,
+    PhoneVote,
+    VoteState,
+)
 from consult.models.places import Building, Compound, District, Household, Unit
 from consult.models.surveys import Survey, SurveyItem, SurveyMode, SurveyPhase, SurveyStatus
 
 __all__ = [
     "Account",
     "AccountScope",
+    "ActionItem",
+    "ActionStatus",
+    "AgendaItem",
+    "Attendance",
     "AuditEvent",
     "Ballot",
     "BallotItem",
@@ -16,9 +32,14 @@ __all__ = [
     "CatalogItem",
     "Category",
     "Channel",
+    "Choice",
     "Compound",
     "District",
     "Household",
+    "Meeting",
+    "MeetingStatus",
+    "Party",
+    "PhoneVote",
     "Role",
     "Survey",
     "SurveyItem",
@@ -27,4 +48,5 @@ __all__ = [
     "SurveyStatus",
     "Tenure",
     "Unit",
+    "VoteState",
 ]

@@ -96,9 +96,7 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
                 message=_l("Please keep it to %(max)d characters.", max=comment_max),
             )
         ]
-        units = sorted({u.number for b in layout for u in b.units}, key=_natural)
-        rooms = sorted({r for b in layout for u in b.units for r in u.rooms}, key=_natural)
-        self.options = {"building": [b.number for b in layout], "unit": units, "room": rooms}
+        self.options = picker_options(layout)
         self.tenure_choices = [("owner", _l("We own the home")), ("tenant", _l("We rent the home"))]
         if not self.is_submitted():
             self.token.data = new_submission_token(compound_code)
@@ -162,6 +160,13 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
                 _l("This form was changed after it was sent to you. Please reload the page.")
             )
         self.submission_key = key
+
+
+def picker_options(layout: list[BuildingUnits]) -> dict[str, list[str]]:
+    """Return the choices of the building, unit and room pickers of a compound."""
+    units = sorted({u.number for b in layout for u in b.units}, key=_natural)
+    rooms = sorted({r for b in layout for u in b.units for r in u.rooms}, key=_natural)
+    return {"building": [b.number for b in layout], "unit": units, "room": rooms}
 
 
 def _natural(text: str) -> tuple[int, str]:

@@ -25,12 +25,22 @@ from consult.access import current_compound, public
 from consult.db import get_session
 from consult.errors import csrf_message, render_error
 from consult.limits import GUESS_LIMIT, SUBMIT_LIMIT, failed, limiter
-from consult.models import Ballot, Channel, Compound, Household, Survey, SurveyMode, Tenure
+from consult.models import (
+    Ballot,
+    Channel,
+    Compound,
+    Household,
+    MeetingStatus,
+    Survey,
+    SurveyMode,
+    Tenure,
+)
 from consult.residents import bp
 from consult.residents.forms import SurveyForm
 from consult.security import csrf
 from consult.services import ballots as ballot_service
 from consult.services import codes, places, surveys
+from consult.services.meetings import compound_meetings
 from consult.services.results import public_results
 from consult.urls import public_url
 
@@ -67,6 +77,11 @@ def landing(code: str) -> Page:
     return render_template(
         "residents/landing.html",
         compound=compound,
+        meetings=[
+            m
+            for m in compound_meetings(get_session(), compound)
+            if m.status in (MeetingStatus.IN_PROGRESS, MeetingStatus.PUBLISHED)
+        ],
         district=places.district_of(get_session(), compound),
         survey=survey,
         closed=surveys.why_closed(survey),

@@ -19,6 +19,7 @@ from consult.models import (
     Unit,
 )
 from consult.models._base import row_id
+from consult.services.meetings import meetings_input
 from consult.services.places import household_count
 from consult.services.surveys import offered_items
 
@@ -82,6 +83,7 @@ def ballots_document(session: Session, compound: Compound, survey: Survey) -> di
             for item in items
         ],
         "ballots": ballots,
+        "meetings": meetings_input(session, compound, offered),
     }
 
 

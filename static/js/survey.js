@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   var form = document.getElementById("survey");
-  if (!form) return;
+  if (!form) return;  // the survey, and the meeting sign-in, share the household pickers
   var layoutNode = document.getElementById("layout-data");
   var layout = layoutNode ? JSON.parse(layoutNode.textContent || "{}") : {};
   var building = form.querySelector("select[name=building]");

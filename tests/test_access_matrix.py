@@ -49,17 +49,28 @@ def world(app: Flask, session: Session) -> dict[str, Any]:
         submission_key="k" * 32,
     ).ballot
     session.commit()
-    [issued] = issue_codes(session, app.config["SECRET_KEY"], compound,
-                           household_ids=[households[2].id])
+    [issued] = issue_codes(
+        session, app.config["SECRET_KEY"], compound, household_ids=[households[2].id]
+    )
     session.commit()
     meeting = meetings.create_meeting(
-        session, compound, title="议事会", starts_at=datetime(2026, 12, 1, 2, tzinfo=UTC),
-        place="广场", invited=list(Party),
+        session,
+        compound,
+        title="议事会",
+        starts_at=datetime(2026, 12, 1, 2, tzinfo=UTC),
+        place="广场",
+        invited=list(Party),
     )
     entry = meetings.add_agenda_item(session, meeting, item_id="parking", topic="")
     meetings.set_status(session, meeting, MeetingStatus.IN_PROGRESS, survey)
-    action = meetings.add_action(session, meeting, what="修路", owner=Party.PROPERTY_COMPANY,
-                                 due_on=None, agenda_item_id=entry.id)
+    action = meetings.add_action(
+        session,
+        meeting,
+        what="修路",
+        owner=Party.PROPERTY_COMPANY,
+        due_on=None,
+        agenda_item_id=entry.id,
+    )
     session.commit()
     by_code = {"testyard": compound, "otheryard": other}
     accounts = {}
@@ -172,8 +183,11 @@ def test_each_route_allows_or_refuses_as_declared(
                 else "allow"
             )
             unpublished = rule.endpoint == "meetings.published_minutes"  # 404 until published
-            if got == "allow" and method == "GET" and response.status_code >= 400 and not (
-                unpublished and response.status_code == 404
+            if (
+                got == "allow"
+                and method == "GET"
+                and response.status_code >= 400
+                and not (unpublished and response.status_code == 404)
             ):
                 got = f"broken ({response.status_code})"  # an allowed page must open
             if got != want:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
-from consult.db import create_schema, get_engine, session_scope
+from consult.db import get_engine, session_scope
 
 
 def _create_app() -> Flask:
@@ -25,13 +26,93 @@ def main() -> None:
     """Resident consultation for the renovation of old housing compounds."""
 
 
+def migrate_or_fail() -> None:
+    """Bring the schema up to date, or stop with the reason."""
+    from consult.schema import UnversionedSchema, upgrade
+
+    try:
+        upgrade(get_engine())
+    except UnversionedSchema as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.group("db")
+def db_group() -> None:
+    """The database's schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade_command(revision: str) -> None:
+    """Bring the schema up to REVISION (default: the newest)."""
+    from consult.schema import UnversionedSchema, current_revision, upgrade
+
+    try:
+        upgrade(get_engine(), revision)
+    except UnversionedSchema as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Schema at revision {current_revision(get_engine())}.")
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current_command() -> None:
+    """Print the schema's revision."""
+    from consult.schema import current_revision
+
+    click.echo(current_revision(get_engine()) or "none")
+
+
+@db_group.command("stamp")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_stamp_command(revision: str) -> None:
+    """Record REVISION as the schema's without changing it (for a schema made by create_all)."""
+    from consult.schema import current_revision, stamp
+
+    stamp(get_engine(), revision)
+    click.echo(f"Schema recorded at revision {current_revision(get_engine())}.")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(path: str) -> None:
+    """Copy the live database to PATH (SQLite's online backup, or pg_dump)."""
+    from consult.backups import BackupError, backup
+
+    try:
+        size = backup(get_engine(), Path(path))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backed up to {path} ({size:,} bytes).")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+@with_appcontext
+def restore_command(path: str, yes: bool) -> None:
+    """Replace the database's contents with the backup at PATH."""
+    from consult.backups import BackupError, restore
+
+    if not yes:
+        click.confirm("This replaces everything in the database. Go on?", abort=True)
+    try:
+        restore(get_engine(), Path(path))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Restored from {path}.")
+
+
 @click.command("init-db")
 @with_appcontext
 def init_db_command() -> None:
     """Create the schema and the standard catalogue (safe to run again)."""
     from consult.services.seed import seed_catalog
 
-    create_schema(get_engine())
+    migrate_or_fail()
     with session_scope() as session:
         added = seed_catalog(session)
     click.echo(f"Schema ready; {added} catalogue items added.")
@@ -43,7 +124,7 @@ def seed_demo_command() -> None:
     """Create the demo city when the database has no compound yet."""
     from consult.services.seed import is_empty, seed_demo
 
-    create_schema(get_engine())
+    migrate_or_fail()
     with session_scope() as session:
         if not is_empty(session):
             click.echo("The database already has compounds; demo data not added.")
@@ -236,6 +317,9 @@ def init_app(app: Flask) -> None:
         export_ballots_command,
         create_user_command,
         set_password_command,
+        db_group,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
     try:

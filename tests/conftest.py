@@ -13,6 +13,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,9 @@ def _psycopg_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """Create a throw-away PostgreSQL database for the session, or skip."""
+@contextmanager
+def scratch_postgres() -> Iterator[str]:
+    """Create an empty PostgreSQL database and drop it afterwards; skip where there is none."""
     admin_url = os.environ.get(PG_ENV)
     if not admin_url:
         pytest.skip(f"PostgreSQL runs skipped: set {PG_ENV} to a server URL to run them")
@@ -48,14 +49,36 @@ def postgres_url() -> Iterator[str]:
     except Exception as error:  # noqa: BLE001 - any connection failure means "absent"
         admin.dispose()
         pytest.skip(f"PostgreSQL runs skipped: cannot reach {PG_ENV}: {error.__class__.__name__}")
-    url = make_url(_psycopg_url(admin_url)).set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    SQLModel.metadata.create_all(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield (
+            make_url(_psycopg_url(admin_url))
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database with the models' tables, shared by the session, or skip."""
+    with scratch_postgres() as url:
+        engine = create_engine(url)
+        SQLModel.metadata.create_all(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind, for migrations and backups."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+    else:
+        with scratch_postgres() as url:
+            yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

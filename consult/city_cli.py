@@ -7,8 +7,17 @@ import time
 import click
 from flask.cli import with_appcontext
 
-from consult.db import create_schema, get_engine, session_scope
+from consult.db import get_engine, session_scope
 from consult.services.city import CityExists, seed_city
+
+
+def _migrate() -> None:
+    from consult.schema import UnversionedSchema, upgrade
+
+    try:
+        upgrade(get_engine())
+    except UnversionedSchema as error:
+        raise click.ClickException(str(error)) from error
 
 
 @click.command("seed-city")
@@ -16,7 +25,7 @@ from consult.services.city import CityExists, seed_city
 @with_appcontext
 def seed_city_command(seed: int) -> None:
     """Create the synthetic city (466 compounds, 49,011 households) in an empty database."""
-    create_schema(get_engine())
+    _migrate()
     started = time.perf_counter()
     try:
         with session_scope() as session:

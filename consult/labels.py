@@ -75,6 +75,11 @@ NAMES = {
             "Your household has voted on this item already; a vote cannot be changed."
         ),
         "signin_closed": _l("The meeting is over; signing in is closed."),
+        "signin_not_yet": _l("Signing in opens when the meeting starts."),
+        "code_needed": _l(
+            "Your household has its own code (on the slip under your door): sign in with it."
+        ),
+        "survey_closed": _l("The survey has closed: its answers can no longer change."),
         "empty_action": _l("Say what is to be done."),
     },
     # Why a sheet could not be read at all.

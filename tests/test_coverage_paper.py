@@ -91,8 +91,6 @@ def test_paper_entry_stores_a_verified_paper_ballot(
         yard["account"].id,
     )
     assert ballot.elderly and ballot.tenure == "tenant" and ballot.comment == "楼道太暗"
-    rows = {i: r for i, r in session.exec(select(Ballot.id, Ballot.id)).all()}
-    assert rows
     from consult.services.ballots import answers_of
 
     answers = answers_of(session, ballot)
@@ -290,3 +288,54 @@ def test_renaming_a_compound(client: FlaskClient, yard: dict, session: Session) 
     client.post("/f/c/testyard/details", data={"csrf_token": token, "name": " "})
     session.expire_all()
     assert session.get(Compound, yard["compound"].id).name == "新名字小区"  # type: ignore[union-attr]
+
+
+def test_items_can_be_ticked_as_well_as_typed(
+    client: FlaskClient, yard: dict, session: Session
+) -> None:
+    staff(client)
+    page = client.get("/f/c/testyard/paper/entry").get_data(as_text=True)
+    response = client.post(
+        "/f/c/testyard/paper/entry",
+        data={**hidden_fields(page), "household": "1-1-102", "approve": "2", "tick": ["2", "5"]},
+    )
+    assert response.status_code == 303
+    from consult.services.ballots import answers_of
+
+    items = offered_items(session, yard["survey"])
+    ballot = session.exec(select(Ballot)).one()
+    assert answers_of(session, ballot).approve == [items[1].id, items[4].id]
+
+
+@pytest.mark.parametrize(
+    "path, data",
+    [
+        ("/f/c/testyard/paper/entry", {"household": "1-1-101", "approve": "1 ²"}),
+        ("/f/c/testyard/setup", {"number": "9", "units": "²", "floors": "1", "per_floor": "1"}),
+    ],
+)
+def test_digits_python_accepts_but_int_refuses(
+    client: FlaskClient, yard: dict, path: str, data: dict
+) -> None:
+    staff(client)
+    token = hidden_fields(client.get(path).get_data(as_text=True))["csrf_token"]
+    assert client.post(path, data={"csrf_token": token, **data}).status_code == 400
+
+
+def test_a_draft_survey_takes_the_compound_s_own_item(
+    client: FlaskClient, session: Session
+) -> None:
+    compound, _ = create_compound(session, code="draftyard")
+    from consult.models import SurveyStatus
+
+    open_survey(session, compound, status=SurveyStatus.DRAFT)
+    create_user(session, "zhao", "facilitator", compounds=[compound])
+    log_in(client, "zhao")
+    token = hidden_fields(client.get("/f/c/draftyard/survey").get_data(as_text=True))["csrf_token"]
+    client.post(
+        "/f/c/draftyard/survey/items",
+        data={"csrf_token": token, "name_zh": "凉亭", "category": "improvement"},
+    )
+    assert "凉亭" in client.get("/f/c/draftyard/survey").get_data(as_text=True)
+    item = session.exec(select(CatalogItem).where(CatalogItem.name_zh == "凉亭")).one()
+    assert session.exec(select(SurveyItem).where(SurveyItem.item_id == item.id)).one()

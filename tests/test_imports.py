@@ -128,6 +128,8 @@ def test_a_changed_sheet_previews_what_changes(admin: FlaskClient, session: Sess
     assert re.search(r'stat-value">1</span><span class="stat-label">新楼栋', html)
     confirm(admin, html)
     assert count(session, Household) == 721
+    changed = session.exec(select(Household).where(Household.label == "1-1-101")).one()
+    assert changed.area == 99.0
 
 
 BAD_ROWS = [
@@ -230,3 +232,40 @@ def test_confirming_an_unknown_upload_changes_nothing(admin: FlaskClient, app: F
     )
     assert response.status_code == 303
     assert admin.post("/f/import/zzz/confirm", data={"csrf_token": token}).status_code == 404
+
+
+@pytest.mark.parametrize("floor", ["inf", "1e400", "nan", "²"])
+def test_unreadable_floors_are_row_errors(admin: FlaskClient, floor: str) -> None:
+    row = ["奎文区", "北苑小区", "beiyuan", "1", "1", floor, "101", 60, "", ""]
+    response = upload(admin, csv_bytes([row]), "sheet.csv")
+    assert response.status_code == 200
+    assert "不是整数" in response.get_data(as_text=True)
+
+
+def test_a_made_up_code_never_takes_a_code_the_sheet_gives(
+    admin: FlaskClient, session: Session
+) -> None:
+    rows = [
+        ["奎文区", "甲小区", "", "1", "1", 1, "101", 60, "", ""],
+        ["奎文区", "乙小区", "xq0001", "1", "1", 1, "101", 60, "", ""],
+    ]
+    response = confirm(admin, upload(admin, xlsx(rows)).get_data(as_text=True))
+    assert response.status_code == 303
+    codes = dict(session.exec(select(Compound.name, Compound.code)).all())
+    assert codes["乙小区"] == "xq0001" and codes["甲小区"] != "xq0001"
+
+
+def test_one_new_compound_with_two_codes_is_refused(admin: FlaskClient, session: Session) -> None:
+    rows = [
+        ["奎文区", "甲小区", "aaa", "1", "1", 1, "101", 60, "", ""],
+        ["奎文区", "甲小区", "bbb", "1", "1", 1, "102", 60, "", ""],
+        ["奎文区", "甲小区", "", "1", "1", 1, "201", 60, "", ""],
+    ]
+    html = upload(admin, xlsx(rows)).get_data(as_text=True)
+    assert "代码与小区现有代码不同（bbb ≠ aaa）" in html
+    assert "/confirm" not in html
+    rows[1][2] = "aaa"
+    confirm(admin, upload(admin, xlsx(rows)).get_data(as_text=True))
+    assert session.exec(select(Compound.code)).all() == ["aaa"]
+    again = upload(admin, xlsx(rows)).get_data(as_text=True)
+    assert "导入不会带来任何改动" in again

@@ -35,7 +35,12 @@ def yard(session: Session, client: FlaskClient) -> dict[str, Any]:
 
 
 def token(client: FlaskClient) -> str:
-    return hidden_fields(client.get("/c/testyard/survey").get_data(as_text=True))["csrf_token"]
+    """A valid CSRF token of the client's session, from any page with a form."""
+    for page in ("/c/testyard/survey", "/f/", "/login"):
+        fields = hidden_fields(client.get(page).get_data(as_text=True))
+        if "csrf_token" in fields:
+            return fields["csrf_token"]
+    raise AssertionError("no page with a form")
 
 
 def post(client: FlaskClient, path: str, **data: Any) -> Any:
@@ -369,9 +374,8 @@ def test_signing_in_after_the_meeting_is_refused(
     post(client, f"{base}/status", status="closed")
     resident = app.test_client()
     response = post(resident, f"/m/{meeting.code}/signin", building="1", unit="1", room="101")
-    assert "会议已结束，签到已关闭" in resident.get(response.headers["Location"]).get_data(
-        as_text=True
-    )
+    assert response.status_code == 400
+    assert "会议已结束，签到已关闭" in response.get_data(as_text=True)
 
 
 def test_unknown_meeting_codes_are_404(client: FlaskClient, yard: dict) -> None:
@@ -384,3 +388,167 @@ def test_the_compound_list_of_meetings(client: FlaskClient, yard: dict, session:
     html = client.get("/f/c/testyard/meetings").get_data(as_text=True)
     assert meeting.title in html and "筹备中" in html
     assert re.search(r"tag-status-planned", html)
+
+
+def set_mode(session: Session, survey: Any, mode: str) -> None:
+    survey.mode = mode
+    session.add(survey)
+    session.commit()
+
+
+def test_a_household_with_a_code_signs_in_only_with_it(
+    client: FlaskClient, app: Flask, yard: dict, session: Session
+) -> None:
+    set_mode(session, yard["survey"], "both")
+    home = next(h for h in yard["households"] if h.label == "1-2-301")
+    [issued] = codes.issue_codes(
+        session, app.config["SECRET_KEY"], yard["compound"], household_ids=[home.id]
+    )
+    session.commit()
+    meeting = plan(client, session)
+    post(client, f"/f/c/testyard/meetings/{meeting.id}/status", status="in_progress")
+    stranger = app.test_client()
+    refused = post(stranger, f"/m/{meeting.code}/signin", building="1", unit="2", room="301")
+    assert refused.status_code == 400 and "请用入户码签到" in refused.get_data(as_text=True)
+    owner = app.test_client()
+    assert post(owner, f"/m/{meeting.code}/signin", household_code=issued.code).status_code == 303
+    session.expire_all()
+    [present] = session.exec(select(Attendance).where(Attendance.household_id == home.id)).all()
+    assert present.verified
+
+
+def test_one_phone_signs_in_one_household(
+    client: FlaskClient, app: Flask, yard: dict, session: Session
+) -> None:
+    meeting = plan(client, session)
+    post(client, f"/f/c/testyard/meetings/{meeting.id}/status", status="in_progress")
+    phone = app.test_client()
+    post(phone, f"/m/{meeting.code}/signin", building="1", unit="1", room="101")
+    second = post(phone, f"/m/{meeting.code}/signin", building="1", unit="1", room="102")
+    assert second.status_code == 400 and "一部手机只代表一户" in second.get_data(as_text=True)
+    session.expire_all()
+    assert len(session.exec(select(Attendance)).all()) == 1
+
+
+def test_signing_in_opens_with_the_meeting(
+    client: FlaskClient, app: Flask, yard: dict, session: Session
+) -> None:
+    meeting = plan(client, session)
+    early = post(app.test_client(), f"/m/{meeting.code}/signin", building="1", unit="1", room="101")
+    assert early.status_code == 400 and "会议开始后才能签到" in early.get_data(as_text=True)
+
+
+def test_an_unverified_vote_never_changes_a_verified_answer(
+    client: FlaskClient, app: Flask, yard: dict, session: Session
+) -> None:
+    home = next(h for h in yard["households"] if h.label == "2-1-101")
+    [issued] = codes.issue_codes(
+        session, app.config["SECRET_KEY"], yard["compound"], household_ids=[home.id]
+    )
+    session.commit()
+    log_in(client, "wang")
+    meetings_made = []
+    for n, (item, how) in enumerate(
+        [
+            ("parking", {"household_code": issued.code}),
+            ("fire_safety", {"building": "2", "unit": "1", "room": "101"}),
+        ]
+    ):
+        post(client, "/f/c/testyard/meetings/new", title=f"第{n}次", day="2026-12-05", time="09:30")
+        session.expire_all()
+        meeting = session.exec(select(Meeting).order_by(Meeting.id.desc())).first()
+        assert meeting is not None
+        meetings_made.append(meeting)
+        base = f"/f/c/testyard/meetings/{meeting.id}"
+        post(client, f"{base}/agenda", item_id=item, topic="")
+        post(client, f"{base}/status", status="in_progress")
+        phone = app.test_client()
+        assert post(phone, f"/m/{meeting.code}/signin", **how).status_code == 303
+        entry = items(session, meeting)[0]
+        post(client, f"{base}/agenda/{entry.id}/vote", action="open")
+        post(phone, f"/m/{meeting.code}/vote/{entry.id}", choice="for")
+        closing = post(client, f"{base}/status", status="closed")  # closes the open vote too
+        assert closing.status_code == 303
+    session.expire_all()
+    ballot = session.exec(select(Ballot).where(Ballot.is_current)).one()
+    assert ballot.verified and answers_of(session, ballot).approve == ["parking"]
+    assert all(m.status == "closed" for m in session.exec(select(Meeting)).all())
+
+
+def test_a_vote_against_removes_the_item_when_applied(
+    client: FlaskClient, app: Flask, yard: dict, session: Session
+) -> None:
+    resident = app.test_client()
+    submit(resident, approve=["parking", "gas_pipeline"], priority=["parking"])
+    meeting = plan(client, session)
+    run_meeting(client, session, meeting, resident)
+    base = f"/f/c/testyard/meetings/{meeting.id}"
+    entry = items(session, meeting)[2]  # parking
+    post(client, f"{base}/agenda/{entry.id}/vote", action="open")
+    post(resident, f"/m/{meeting.code}/vote/{entry.id}", choice="against")
+    post(client, f"{base}/agenda/{entry.id}/vote", action="close")
+    post(client, f"{base}/agenda/{entry.id}/vote", action="apply")
+    session.expire_all()
+    answers = answers_of(session, session.exec(select(Ballot).where(Ballot.is_current)).one())
+    assert answers.approve == ["gas_pipeline"] and answers.priorities == []
+
+
+def test_concurrent_double_votes_count_once(
+    client: FlaskClient, app: Flask, yard: dict, session: Session
+) -> None:
+    import threading
+
+    from consult.services import meetings as service
+
+    meeting = plan(client, session)
+    resident = app.test_client()
+    run_meeting(client, session, meeting, resident)
+    entry = items(session, meeting)[0]
+    post(client, f"/f/c/testyard/meetings/{meeting.id}/agenda/{entry.id}/vote", action="open")
+    home_id = next(h.id for h in yard["households"] if h.label == "1-2-301")
+    outcomes: list[str] = []
+
+    def tap() -> None:
+        with Session(app.extensions["consult.engine"]) as own:
+            try:
+                service.cast_vote(
+                    own,
+                    own.get(Meeting, meeting.id),
+                    own.get(AgendaItem, entry.id),
+                    own.get(type(yard["households"][0]), home_id),
+                    "for",
+                )
+                own.commit()
+                outcomes.append("stored")
+            except service.MeetingError as error:
+                outcomes.append(error.reason)
+
+    threads = [threading.Thread(target=tap) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["stored"] + ["voted_already"] * 5
+    session.expire_all()
+    assert len(session.exec(select(PhoneVote)).all()) == 1
+
+
+def test_a_closed_survey_takes_no_meeting_or_paper_answers(
+    client: FlaskClient, app: Flask, yard: dict, session: Session
+) -> None:
+    meeting = plan(client, session)
+    resident = app.test_client()
+    run_meeting(client, session, meeting, resident)
+    base = f"/f/c/testyard/meetings/{meeting.id}"
+    entry = items(session, meeting)[2]
+    post(client, f"{base}/agenda/{entry.id}/vote", action="open")
+    post(resident, f"/m/{meeting.code}/vote/{entry.id}", choice="for")
+    set_mode(session, yard["survey"], "open")
+    yard["survey"].status = "closed"
+    session.add(yard["survey"])
+    session.commit()
+    post(client, f"{base}/agenda/{entry.id}/vote", action="close")
+    paper = post(client, "/f/c/testyard/paper/entry", household="1-1-101", approve="1")
+    assert paper.status_code == 400 and "调查已经截止" in paper.get_data(as_text=True)
+    session.expire_all()
+    assert session.exec(select(Ballot)).all() == []

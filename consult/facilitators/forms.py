@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -64,6 +66,11 @@ class PaperEntryForm(FlaskForm):  # type: ignore[misc]
     def _numbers(self, field: Field) -> list[str]:
         try:
             numbers = parse_numbers(field.data or "", len(self.numbered))
+            if field.name == "approve":  # ticked in the list as well as typed
+                ticked = parse_numbers(
+                    " ".join(request.form.getlist("tick")[:100]), len(self.numbered)
+                )
+                numbers += [n for n in ticked if n not in numbers]
         except NumbersError as error:
             raise ValidationError(NUMBER_MESSAGES[error.reason] % {"token": error.token}) from error
         return [self.numbered[n - 1].item.id for n in numbers]
@@ -164,7 +171,7 @@ class BuildingForm(FlaskForm):  # type: ignore[misc]
 
     def _count(self, field: Field, high: int) -> int:
         text = (field.data or "").strip()
-        if not text.isdigit() or not 1 <= int(text) <= high:
+        if not re.fullmatch(r"[0-9]{1,4}", text) or not 1 <= int(text) <= high:
             raise ValidationError(_l("Type a whole number from 1 to %(high)d.", high=high))
         return int(text)
 
@@ -191,19 +198,17 @@ class HouseholdForm(FlaskForm):  # type: ignore[misc]
     elderly = BooleanField(_l("Someone is 60 or older"))
 
     def validate_floor(self, field: Field) -> None:
-        text = (field.data or "").strip().lstrip("-")
-        if not text.isdigit() or int(text) > 200:
+        text = (field.data or "").strip()
+        if not re.fullmatch(r"-?[0-9]{1,3}", text) or not -5 <= int(text) <= 200:
             raise ValidationError(_l("Type the floor as a whole number."))
 
     def validate_area(self, field: Field) -> None:
         text = (field.data or "").strip()
         if not text:
             return
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValidationError(_l("Type the area as a number, e.g. 68.5.")) from None
-        if not 0 < value < 10_000:
+        if not re.fullmatch(r"[0-9]{1,5}(\.[0-9]{1,3})?", text):
+            raise ValidationError(_l("Type the area as a number, e.g. 68.5."))
+        if not 0 < float(text) < 10_000:
             raise ValidationError(_l("Type the area as a number, e.g. 68.5."))
 
     def validate_tenure(self, field: Field) -> None:

@@ -30,6 +30,15 @@ def _survey_or_404(code: str) -> tuple[Compound, Survey]:
     return place, survey
 
 
+def _closed_notice(place: Compound, survey: Survey) -> Page | None:
+    """Refuse paper answers once the survey has closed (or before it opens)."""
+    if surveys.why_closed(survey) is None:
+        return None
+    return render_template(
+        "residents/closed.html", compound=place, survey=survey, closed=surveys.why_closed(survey)
+    ), 400
+
+
 @bp.get("/c/<code>/paper")
 @requires(*RUN, compound="run")
 def paper_questionnaire(code: str) -> Page:
@@ -71,6 +80,8 @@ def paper_entry(code: str) -> Page:
     )
     previous = None
     status = 200
+    if request.method == "POST" and (refused := _closed_notice(place, survey)):
+        return refused
     if request.method == "POST":
         status = 400
         if form.validate():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+import time
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -48,8 +49,13 @@ RUN = (Role.ADMIN, Role.FACILITATOR)
 
 
 def _upload_dir() -> Path:
+    """Return the folder of uploaded sheets, removing those older than a day."""
     folder = Path(current_app.instance_path) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
+    stale = time.time() - 24 * 3600
+    for old in folder.iterdir():
+        if old.stat().st_mtime < stale:
+            old.unlink(missing_ok=True)
     return folder
 
 
@@ -100,6 +106,7 @@ def import_confirm(token: str) -> Page:
     session = get_session()
     plan = _plan(session, f"sheet{suffix}", path.read_bytes())
     if plan.errors:
+        path.unlink(missing_ok=True)
         flash(_("The sheet still has rows that cannot be imported; nothing was changed."), "error")
         return redirect(url_for("facilitators.import_sheet"), 303)
     touched = imports.apply_import(session, plan)
@@ -359,9 +366,8 @@ def add_item(code: str) -> Page:
     )
     session.add(item)
     session.flush()
-    survey = surveys.current_survey(session, place)
-    if survey is not None:
-        surveys.offer_items(session, survey, [*surveys.offered_items(session, survey), item])
+    survey = surveys.current_survey(session, place) or _draft_survey(session, place)
+    surveys.offer_items(session, survey, [*surveys.offered_items(session, survey), item])
     audit.record(session, current_user, "item.create", f"compound:{code}", item=item.name_zh)
     session.commit()
     flash(_("Item added to the menu."), "info")

@@ -14,7 +14,7 @@ from consult.meetings import bp
 from consult.meetings.routes import render_minutes
 from consult.models import Choice, Compound, Household, Meeting, MeetingStatus
 from consult.residents.forms import picker_options
-from consult.services import codes, places
+from consult.services import codes, places, surveys
 from consult.services import meetings as service
 
 Page = str | tuple[str, int] | BaseResponse
@@ -58,8 +58,6 @@ def resident(meeting_code: str) -> str:
 
 
 def _names(compound: Compound) -> dict[str, object]:
-    from consult.services import surveys
-
     survey = surveys.current_survey(get_session(), compound)
     return {i.id: i for i in surveys.offered_items(get_session(), survey)} if survey else {}
 
@@ -93,11 +91,21 @@ def signin(meeting_code: str) -> Page:
             "error",
         )
         return resident(meeting_code), 400
+    already = session.get(SESSION_KEY, {}).get(str(meeting.id))
+    if already is not None and already != household.id:
+        flash(
+            _("This phone is signed in for another household: one phone, one household."), "error"
+        )
+        return resident(meeting_code), 400
+    survey = surveys.current_survey(db, compound)
     try:
-        service.sign_in(db, meeting, household, verified=verified)
+        service.sign_in(
+            db, meeting, household, verified=verified, mode=survey.mode if survey else None
+        )
     except service.MeetingError as error:
+        db.rollback()
         flash(explained("meeting_error", error.reason), "error")
-        return redirect(url_for("meetings.resident", meeting_code=meeting.code), 303)
+        return resident(meeting_code), 400
     db.commit()
     signed = dict(session.get(SESSION_KEY, {}))
     signed[str(meeting.id)] = household.id

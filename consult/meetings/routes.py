@@ -349,7 +349,9 @@ def add_action(code: str, meeting_id: int) -> Page:
                 flash(str(message), "error")
         return _back(code, meeting, "actions")
     source = form.agenda_item.data or ""
-    agenda_id = int(source) if source.isdigit() and len(source) < 10 else None
+    agenda_id = (
+        int(source) if source.isascii() and source.isdecimal() and len(source) < 10 else None
+    )
     if agenda_id is not None:
         _entry(meeting, agenda_id)
     try:

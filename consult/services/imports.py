@@ -50,7 +50,7 @@ TEMPLATE_HEADERS_ZH = (
     "产权",
     "老人",
 )
-TEMPLATE_HEADERS_EN = HEADERS_EN = (
+HEADERS_EN = (
     "district",
     "compound",
     "code",
@@ -229,15 +229,15 @@ def _check(number: int, record: dict[str, str]) -> HouseholdRow | RowError:
         floor = int(float(record["floor"]))
         if not -5 <= floor <= 200:
             raise ValueError
-    except ValueError:
+    except (ValueError, OverflowError):
         return RowError(number, "unreadable_floor", record["floor"][:20])
     area: float | None = None
     if record.get("area", "").strip():
         try:
             area = float(record["area"].replace("m²", "").replace("㎡", "").strip())
-            if not 0 < area < 10_000:
+            if not 0 < area < 10_000:  # also refuses inf and nan
                 raise ValueError
-        except ValueError:
+        except (ValueError, OverflowError):
             return RowError(number, "unreadable_area", record["area"][:20])
     tenure = TENURE_WORDS.get(record.get("tenure", "").strip().lower())
     if tenure is None:
@@ -311,6 +311,13 @@ def plan_import(
             plan.errors.append(RowError(row.row, "not_yours", row.compound))
             continue
         place = (row.district, row.compound)
+        if compound is None and place in new_compounds and row.code:
+            if new_compounds[place] and row.code != new_compounds[place]:
+                plan.errors.append(
+                    RowError(row.row, "code_differs", f"{row.code} ≠ {new_compounds[place]}")
+                )
+                continue
+            new_compounds[place] = row.code
         if compound is None and place not in new_compounds:
             if row.code and row.code in new_compounds.values():
                 plan.errors.append(RowError(row.row, "code_taken", row.code))
@@ -396,6 +403,10 @@ def apply_import(session: Session, plan: ImportPlan) -> list[Compound]:
     """Create and update what the plan lists; flush. Returns the compounds touched."""
     districts = {d.name: d for d in session.exec(select(District)).all()}
     touched: dict[int, Compound] = {}
+    # Codes the sheet gives stay free for it when a code has to be made up for another row;
+    # a new compound takes the code that any of its rows gives.
+    reserved = {row.code for row in plan.rows if row.code}
+    given = {(row.district, row.compound): row.code for row in reversed(plan.rows) if row.code}
     for row in plan.rows:
         district = districts.get(row.district)
         if district is None:
@@ -410,7 +421,8 @@ def apply_import(session: Session, plan: ImportPlan) -> list[Compound]:
         ).first()
         if compound is None:
             compound = Compound(
-                code=row.code or _free_compound_code(session),
+                code=given.get((row.district, row.compound))
+                or _free_compound_code(session, reserved),
                 name=row.compound,
                 district_id=row_id(district.id),
             )
@@ -459,8 +471,8 @@ def _position(number: str) -> int:
     return int(number) if number.isdigit() else 10_000
 
 
-def _free_compound_code(session: Session) -> str:
-    taken = set(session.exec(select(Compound.code)).all())
+def _free_compound_code(session: Session, reserved: set[str]) -> str:
+    taken = set(session.exec(select(Compound.code)).all()) | reserved
     n = len(taken) + 1
     while f"xq{n:04d}" in taken:
         n += 1

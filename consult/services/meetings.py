@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -32,10 +32,19 @@ from consult.models import (
     Party,
     PhoneVote,
     Survey,
+    SurveyMode,
     VoteState,
 )
 from consult.models._base import row_id, utcnow
-from consult.services.ballots import ALPHABET, Answers, answers_of, current_ballot, submit_ballot
+from consult.services.ballots import (
+    ALPHABET,
+    Answers,
+    answers_of,
+    current_ballot,
+    lock_household,
+    submit_ballot,
+)
+from consult.services.surveys import why_closed
 
 EDITABLE = (MeetingStatus.IN_PROGRESS, MeetingStatus.CLOSED)
 
@@ -189,11 +198,25 @@ def set_status(
 
 
 def sign_in(
-    session: Session, meeting: Meeting, household: Household, *, verified: bool
+    session: Session,
+    meeting: Meeting,
+    household: Household,
+    *,
+    verified: bool,
+    mode: SurveyMode | None = None,
 ) -> Attendance:
-    """Sign a household in (once); flush."""
-    if meeting.status not in (MeetingStatus.PLANNED, MeetingStatus.IN_PROGRESS):
+    """Sign a household in (once) while the meeting runs; flush.
+
+    A household that has been given a code signs in with it (unless the survey is run by
+    open link only), as it answers the survey: nobody can sign in and vote in its name.
+    """
+    if meeting.status == MeetingStatus.PLANNED:
+        raise MeetingError("signin_not_yet")
+    if meeting.status != MeetingStatus.IN_PROGRESS:
         raise MeetingError("signin_closed")
+    if not verified and household.code_hash is not None and mode != SurveyMode.OPEN:
+        raise MeetingError("code_needed")
+    lock_household(session, household)
     present = session.exec(
         select(Attendance).where(
             Attendance.meeting_id == meeting.id, Attendance.household_id == household.id
@@ -276,6 +299,7 @@ def cast_vote(
     """Store one household's vote on an open item; flush. Raises on a second vote."""
     if entry.vote != VoteState.OPEN or meeting.status != MeetingStatus.IN_PROGRESS:
         raise MeetingError("vote_not_open")
+    lock_household(session, household)  # a double tap waits here, then finds the first vote
     present = session.exec(
         select(Attendance.id).where(
             Attendance.meeting_id == meeting.id, Attendance.household_id == household.id
@@ -325,13 +349,15 @@ def close_vote(session: Session, meeting: Meeting, entry: AgendaItem, survey: Su
     entry.vote = VoteState.CLOSED
     session.add(entry)
     made = 0
-    if entry.item_id and survey is not None:
+    if entry.item_id and survey is not None and why_closed(survey) is None:
         for vote, household, verified in _votes_with_households(session, meeting, entry):
             ballot = current_ballot(session, survey, household)
             if vote.choice != Choice.FOR or (
                 ballot is not None and ballot.channel != Channel.MEETING
             ):
                 continue
+            if ballot is not None and ballot.verified and not verified:
+                continue  # an unverified vote never changes a verified answer
             approve = answers_of(session, ballot).approve if ballot else []
             if entry.item_id not in approve:
                 submit_ballot(
@@ -372,11 +398,15 @@ def apply_votes(session: Session, meeting: Meeting, entry: AgendaItem, survey: S
         raise MeetingError("vote_not_closed")
     if entry.applied_at is not None:
         raise MeetingError("applied_already")
+    if why_closed(survey) is not None:
+        raise MeetingError("survey_closed")
     changed = 0
-    for vote, household, _ in _votes_with_households(session, meeting, entry):
+    for vote, household, verified in _votes_with_households(session, meeting, entry):
         ballot = current_ballot(session, survey, household)
         if ballot is None or ballot.channel == Channel.MEETING or vote.choice == Choice.ABSTAIN:
             continue
+        if ballot.verified and not verified:
+            continue  # an unverified vote never changes a verified answer
         answers = answers_of(session, ballot)
         approve, priorities = list(answers.approve), list(answers.priorities)
         if vote.choice == Choice.FOR and entry.item_id not in approve:
@@ -390,18 +420,11 @@ def apply_votes(session: Session, meeting: Meeting, entry: AgendaItem, survey: S
             session,
             survey=survey,
             household=household,
-            answers=Answers(
-                approve,
-                priorities,
-                answers.elderly,
-                answers.children,
-                answers.mobility,
-                answers.tenure,
-                answers.comment,
-            ),
+            answers=replace(answers, approve=approve, priorities=priorities),
             submission_key=f"meeting-apply-{entry.id}-{household.id}",
             channel=Channel(ballot.channel),
             verified=ballot.verified,
+            entered_by=ballot.entered_by,
         )
         changed += 1
     entry.applied_at = utcnow()

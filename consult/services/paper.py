@@ -39,9 +39,9 @@ def parse_numbers(text: str, count: int) -> list[int]:
     or a number given twice.
     """
     numbers: list[int] = []
-    cleaned = text.translate(str.maketrans("０１２３４５６７８９", "0123456789")).strip()
+    cleaned = text.translate(str.maketrans("０１２３４５６７８９", "0123456789")).strip()[:400]
     for token in filter(None, _SEPARATORS.split(cleaned)):
-        if not token.isdigit():
+        if not token.isdecimal() or not token.isascii():
             raise NumbersError("not_a_number", token[:12])
         number = int(token)
         if not 1 <= number <= count:

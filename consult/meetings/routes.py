@@ -9,6 +9,7 @@ import segno
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlmodel import select
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -62,6 +63,13 @@ def _refused(error: service.MeetingError, code: str, meeting: Meeting) -> BaseRe
     get_session().rollback()
     flash(explained("meeting_error", error.reason), "error")
     return _back(code, meeting)
+
+
+def _flash_errors(form: FlaskForm) -> None:
+    """Show a refused form's messages on the page it goes back to."""
+    for messages in form.errors.values():
+        for message in messages:
+            flash(str(message), "error")
 
 
 def _starts_at(form: MeetingForm) -> datetime:
@@ -265,9 +273,7 @@ def add_attendees(code: str, meeting_id: int) -> Page:
     _place, meeting = _meeting(code, meeting_id)
     form = AttendeesForm()
     if not form.validate():
-        for messages in form.errors.values():
-            for message in messages:
-                flash(str(message), "error")
+        _flash_errors(form)
         return _back(code, meeting, "attendance")
     try:
         service.add_attendees(session, meeting, Party(form.party.data), int(form.count.data))
@@ -285,9 +291,7 @@ def record(code: str, meeting_id: int, agenda_id: int) -> Page:
     entry = _entry(meeting, agenda_id)
     form = ItemRecordForm()
     if not form.validate():
-        for messages in form.errors.values():
-            for message in messages:
-                flash(str(message), "error")
+        _flash_errors(form)
         return _back(code, meeting, f"item-{entry.id}")
     try:
         service.record_item(
@@ -344,9 +348,7 @@ def add_action(code: str, meeting_id: int) -> Page:
     _place, meeting = _meeting(code, meeting_id)
     form = ActionForm()
     if not form.validate():
-        for messages in form.errors.values():
-            for message in messages:
-                flash(str(message), "error")
+        _flash_errors(form)
         return _back(code, meeting, "actions")
     source = form.agenda_item.data or ""
     agenda_id = (

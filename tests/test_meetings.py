@@ -498,6 +498,7 @@ def test_concurrent_double_votes_count_once(
 ) -> None:
     import threading
 
+    from consult.services import meeting_votes as votes
     from consult.services import meetings as service
 
     meeting = plan(client, session)
@@ -511,7 +512,7 @@ def test_concurrent_double_votes_count_once(
     def tap() -> None:
         with Session(app.extensions["consult.engine"]) as own:
             try:
-                service.cast_vote(
+                votes.cast_vote(
                     own,
                     own.get(Meeting, meeting.id),
                     own.get(AgendaItem, entry.id),

@@ -15,6 +15,7 @@ from consult.meetings.routes import render_minutes
 from consult.models import Choice, Compound, Household, Meeting, MeetingStatus
 from consult.residents.forms import picker_options
 from consult.services import codes, places, surveys
+from consult.services import meeting_votes as votes
 from consult.services import meetings as service
 
 Page = str | tuple[str, int] | BaseResponse
@@ -41,7 +42,7 @@ def resident(meeting_code: str) -> str:
     compound, meeting = _meeting_or_404(meeting_code)
     household = _signed_in(meeting)
     items = service.agenda(db, meeting)
-    mine = service.household_votes(db, meeting, household) if household else {}
+    mine = votes.household_votes(db, meeting, household) if household else {}
     layout = places.layout(db, compound)
     return render_template(
         "meetings/resident.html",
@@ -135,7 +136,7 @@ def vote(meeting_code: str, agenda_id: int) -> Page:
         flash(explained("meeting_error", "not_signed_in"), "error")
         return back
     try:
-        service.cast_vote(db, meeting, entry, household, choice)
+        votes.cast_vote(db, meeting, entry, household, choice)
     except service.MeetingError as error:
         db.rollback()
         flash(explained("meeting_error", error.reason), "error")

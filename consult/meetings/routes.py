@@ -29,6 +29,7 @@ from consult.models import (
     Role,
 )
 from consult.services import accounts, audit, surveys
+from consult.services import meeting_votes as votes
 from consult.services import meetings as service
 from consult.services.surveys import LOCAL_TZ, local_today
 from consult.services.tallies import compound_menu
@@ -176,9 +177,9 @@ def console(code: str, meeting_id: int) -> Page:
         names={item.id: item for item in catalog},
         catalog=catalog,
         support=support,
-        votes={entry.id: service.vote_counts(session, entry) for entry in items},
+        votes={entry.id: votes.vote_counts(session, entry) for entry in items},
         pending={
-            entry.id: service.pending_changes(session, meeting, entry, survey) for entry in items
+            entry.id: votes.pending_changes(session, meeting, entry, survey) for entry in items
         },
         attendance=service.attendance_by_party(session, meeting),
         actions=actions,
@@ -199,7 +200,7 @@ def live(code: str, meeting_id: int) -> Page:
         status=str(meeting.status),
         attendance=sum(service.attendance_by_party(session, meeting).values()),
         votes={
-            str(entry.id): {"state": str(entry.vote), **service.vote_counts(session, entry)}
+            str(entry.id): {"state": str(entry.vote), **votes.vote_counts(session, entry)}
             for entry in service.agenda(session, meeting)
         },
     )
@@ -319,11 +320,11 @@ def phone_vote(code: str, meeting_id: int, agenda_id: int) -> Page:
     try:
         action = request.form.get("action", "")
         if action == "open":
-            service.open_vote(session, meeting, entry)
+            votes.open_vote(session, meeting, entry)
         elif action == "close":
-            service.close_vote(session, meeting, entry, survey)
+            votes.close_vote(session, meeting, entry, survey)
         elif action == "apply" and survey is not None:
-            changed = service.apply_votes(session, meeting, entry, survey)
+            changed = votes.apply_votes(session, meeting, entry, survey)
             audit.record(
                 session,
                 current_user,

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("meetings", __name__)
 
-from consult.meetings import residents, routes  # noqa: E402, F401
+from consult.meetings import documents, residents, routes  # noqa: E402, F401

@@ -11,7 +11,7 @@ from consult.db import get_session
 from consult.labels import explained
 from consult.limits import GUESS_LIMIT, failed, limiter
 from consult.meetings import bp
-from consult.meetings.routes import render_minutes
+from consult.meetings.documents import render_minutes
 from consult.models import Choice, Compound, Household, Meeting, MeetingStatus
 from consult.residents.forms import picker_options
 from consult.services import codes, places, surveys

@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from consult.models import AccountScope, Building, Compound, Household, Unit
-from consult.services import imports
+from consult.services import sheets
 from tests.conftest import hidden_fields
 from tests.factories import create_compound, create_district, create_user, log_in
 
@@ -208,11 +208,11 @@ def test_unreadable_files_say_why(admin: FlaskClient, data: bytes, name: str, me
 
 
 def test_english_headers_are_understood() -> None:
-    header = list(imports.HEADERS_EN)
-    records = imports.read_sheet(
+    header = list(sheets.HEADERS_EN)
+    records = sheets.read_sheet(
         "s.xlsx", xlsx([["Kuiwen", "Y", "", "1", "1", 2, "201", "", "", ""]], header)
     )
-    rows, errors = imports.check_rows(records)
+    rows, errors = sheets.check_rows(records)
     assert errors == [] and rows[0].floor == 2 and rows[0].area is None
 
 

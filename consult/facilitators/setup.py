@@ -38,7 +38,7 @@ from consult.models import (
     SurveyStatus,
 )
 from consult.models._base import row_id
-from consult.services import accounts, audit, imports, surveys
+from consult.services import accounts, audit, imports, sheets, surveys
 from consult.services.seed import add_building
 
 Page = str | tuple[str, int] | BaseResponse
@@ -60,8 +60,8 @@ def _upload_dir() -> Path:
 
 
 def _plan(session: Session, filename: str, data: bytes) -> imports.ImportPlan:
-    records = imports.read_sheet(filename, data)
-    rows, errors = imports.check_rows(records)
+    records = sheets.read_sheet(filename, data)
+    rows, errors = sheets.check_rows(records)
     may_run = (
         None if current_user.role == Role.ADMIN else accounts.compound_ids(session, current_user)
     )
@@ -78,7 +78,7 @@ def import_sheet() -> Page:
         filename = (upload.filename or "") if upload else ""
         try:
             plan = _plan(get_session(), filename, data)
-        except imports.SheetError as error:
+        except sheets.SheetError as error:
             return render_template("facilitators/import.html", form=form, sheet_error=error), 400
         token = secrets.token_hex(16)
         suffix = ".xlsx" if filename.lower().endswith(".xlsx") else ".csv"
@@ -142,12 +142,12 @@ def import_template(kind: str) -> Page:
     english = str(request.accept_languages.best_match(["zh", "en"]) or "") == "en" or (
         request.cookies.get("lang") == "en"
     )
-    headers = imports.HEADERS_EN if english else imports.TEMPLATE_HEADERS_ZH
+    headers = sheets.HEADERS_EN if english else sheets.TEMPLATE_HEADERS_ZH
     if kind == "csv":
         text = io.StringIO()
         writer = csv.writer(text)
         writer.writerow(headers)
-        writer.writerows(imports.template_rows())
+        writer.writerows(sheets.template_rows())
         data = io.BytesIO(("\ufeff" + text.getvalue()).encode("utf-8"))
         return send_file(
             data, mimetype="text/csv", as_attachment=True, download_name="consult-households.csv"
@@ -158,7 +158,7 @@ def import_template(kind: str) -> Page:
     sheet = book.active
     sheet.title = "households"
     sheet.append(list(headers))
-    for row in imports.template_rows():
+    for row in sheets.template_rows():
         sheet.append(row)
     sheet.freeze_panes = "A2"
     for column in "ABCDEFGHIJ":
@@ -191,7 +191,7 @@ def new_compound() -> Page:
             form.district.errors = [_("Choose a district.")]
         if not name:
             form.name.errors = [_("Give the compound a name.")]
-        if not imports.CODE_RE.match(code):
+        if not sheets.CODE_RE.match(code):
             form.code.errors = [_("Use 2-40 lower-case letters, digits or -.")]
         elif session.exec(select(Compound).where(Compound.code == code)).first():
             form.code.errors = [_("This code is taken.")]

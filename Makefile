@@ -40,6 +40,7 @@ check: lint typecheck test
 bench: translations
 	$(BIN)/python bench/tally_bench.py
 	$(BIN)/python bench/codes_bench.py
+	$(BIN)/python bench/serve_bench.py && $(BIN)/python bench/city_bench.py
 
 # Refresh the .pot and merge new strings into the catalogues (for developers).
 extract: $(BIN)/consult

@@ -1,0 +1,172 @@
+"""The city's menus read at once equal each compound's menu read on its own."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlmodel import Session, select
+
+from consult.models import (
+    AgendaItem,
+    CatalogItem,
+    Compound,
+    Household,
+    Meeting,
+    MeetingStatus,
+    Survey,
+    SurveyMode,
+    SurveyPhase,
+    SurveyStatus,
+)
+from consult.services.ballots import Answers, submit_ballot
+from consult.services.city import seed_city
+from consult.services.city_tally import city_documents, city_menus
+from consult.services.surveys import current_survey, offer_items, offered_items
+from consult.services.tallies import ballots_document, compound_menu
+from tests.factories import create_compound, open_survey
+
+
+def one_by_one(session: Session, method: str = "approval") -> dict[str, dict[str, object]]:
+    """Every compound's menu by `compound_menu`, for those with a current needs survey."""
+    menus = {}
+    for compound in session.exec(select(Compound)).all():
+        survey = current_survey(session, compound)
+        if survey is not None:
+            menus[compound.code] = compound_menu(session, compound, survey, method=method)
+    return menus
+
+
+def answer(
+    session: Session,
+    survey: Survey,
+    household: Household,
+    approve: list[str],
+    priorities: list[str] | None = None,
+    *,
+    verified: bool = False,
+    elderly: bool = False,
+) -> None:
+    submit_ballot(
+        session,
+        survey=survey,
+        household=household,
+        answers=Answers(approve=approve, priorities=priorities or [], elderly=elderly),
+        submission_key=uuid.uuid4().hex,
+        verified=verified,
+    )
+    session.commit()
+
+
+def meeting(
+    session: Session,
+    compound: Compound,
+    status: MeetingStatus,
+    day: int,
+    hands: list[tuple[str | None, int | None]],
+) -> None:
+    """A meeting with hands counted (for, against 1, abstaining 0) on these agenda items."""
+    row = Meeting(
+        compound_id=compound.id or 0,
+        code=uuid.uuid4().hex[:8],
+        title="议事",
+        starts_at=datetime(2026, 4, day, 9, tzinfo=UTC),
+        status=status,
+    )
+    session.add(row)
+    session.flush()
+    for position, (item, yes) in zip(range(len(hands), 0, -1), hands, strict=True):  # not id order
+        session.add(
+            AgendaItem(
+                meeting_id=row.id or 0,
+                position=position,
+                item_id=item,
+                topic="" if item else "养宠物怎么管",
+                hands_for=yes,
+                hands_against=None if yes is None else 1,
+                hands_abstain=None if yes is None else 0,
+            )
+        )
+    session.commit()
+
+
+def test_a_small_city_every_case(session: Session) -> None:
+    priced = session.get(CatalogItem, "parking")
+    assert priced is not None
+    priced.cost = 250_000
+    session.add(priced)
+    session.commit()
+
+    # Ballots with ranks, one answer replaced, an item later taken off the menu, meetings.
+    alpha, homes = create_compound(session, "alpha", "alpha小区", units=(2, 2, 1), floors=4)
+    survey = open_survey(session, alpha)
+    answer(session, survey, homes[0], ["parking", "gas_pipeline"], ["gas_pipeline"], elderly=True)
+    answer(session, survey, homes[1], ["fire_safety", "parking", "water_supply"], ["parking"])
+    answer(
+        session, survey, homes[1], ["water_supply", "fire_safety"], ["fire_safety", "water_supply"]
+    )
+    answer(session, survey, homes[2], ["elevator_retrofit"])
+    answer(session, survey, homes[9], ["gas_pipeline", "parking"], verified=True)
+    offer_items(
+        session, survey, [i for i in offered_items(session, survey) if i.id != "fire_safety"]
+    )
+    session.commit()
+    meeting(
+        session, alpha, MeetingStatus.CLOSED, 3, [("parking", 9), (None, 4), ("fire_safety", 2)]
+    )
+    meeting(
+        session,
+        alpha,
+        MeetingStatus.PUBLISHED,
+        1,
+        [("gas_pipeline", 5), ("parking", 3), ("water_supply", None)],
+    )
+    meeting(session, alpha, MeetingStatus.PLANNED, 2, [("parking", 30)])
+    # A satisfaction survey after the needs survey: the needs survey is still the one.
+    session.add(
+        Survey(compound_id=alpha.id or 0, phase=SurveyPhase.SATISFACTION, status=SurveyStatus.OPEN)
+    )
+    session.commit()
+
+    # Household codes only: the menu counts verified ballots.
+    beta, homes = create_compound(session, "beta", "beta小区")
+    survey = open_survey(session, beta)
+    survey.mode = SurveyMode.CODES
+    session.add(survey)
+    session.commit()
+    answer(session, survey, homes[0], ["parking"], verified=True)
+    answer(session, survey, homes[1], ["gas_pipeline"])
+
+    # An older survey's ballots do not count in the newer one's menu.
+    gamma, homes = create_compound(session, "gamma", "gamma小区")
+    old = open_survey(session, gamma, status=SurveyStatus.CLOSED)
+    answer(session, old, homes[0], ["parking"])
+    answer(session, open_survey(session, gamma), homes[1], ["water_supply"], ["water_supply"])
+
+    # A draft only, no survey at all, an open survey nobody answered.
+    delta, _ = create_compound(session, "delta", "delta小区")
+    open_survey(session, delta, status=SurveyStatus.DRAFT)
+    create_compound(session, "epsilon", "epsilon小区")
+    zeta, _ = create_compound(session, "zeta", "zeta小区")
+    open_survey(session, zeta)
+
+    expected = one_by_one(session)
+    assert sorted(expected) == ["alpha", "beta", "gamma", "zeta"]
+    assert city_menus(session) == expected
+    assert city_menus(session, method="schulze") == one_by_one(session, "schulze")
+    documents = city_documents(session)
+    for compound in session.exec(select(Compound)).all():
+        survey = current_survey(session, compound)
+        if survey is not None:
+            assert documents[compound.code] == (
+                ballots_document(session, compound, survey),
+                survey.mode == SurveyMode.CODES,
+            )
+
+
+def test_the_seeded_city(session: Session) -> None:
+    seed_city(session, seed=2026)
+    session.commit()
+    menus = city_menus(session)
+    assert len(menus) == 466
+    assert menus == one_by_one(session)

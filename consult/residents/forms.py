@@ -13,7 +13,7 @@ from wtforms import BooleanField, Field, HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
 from consult.models import CatalogItem
-from consult.services.places import BuildingUnits
+from consult.services.places import BuildingUnits, Homes
 
 KEY_SALT = "consult.submission"
 
@@ -57,8 +57,8 @@ class ListField(Field):  # type: ignore[misc]
 class SurveyForm(FlaskForm):  # type: ignore[misc]
     """The needs survey (问需) of one compound."""
 
-    # The pickers' options come from the compound's layout (see __init__); the
-    # fields take strings and the validators below check them against it.
+    # The pickers' options come from the compound's layout (the view renders them); the
+    # fields take strings and the validators ask the compound about each, one query each.
     building = StringField(_l("Building"))
     unit = StringField(_l("Unit"))
     room = StringField(_l("Room"))
@@ -74,7 +74,7 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
     def __init__(
         self,
         *args: Any,
-        layout: list[BuildingUnits],
+        homes: Homes | None,
         items: list[CatalogItem],
         rank_depth: int,
         comment_max: int,
@@ -85,7 +85,7 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         #: Set when a household code opened the form: the household is known, no pickers.
         self.household_label = household_label
-        self.layout = layout
+        self.homes = homes
         self.items = items
         self.rank_depth = rank_depth
         self.compound_code = compound_code
@@ -96,39 +96,36 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
                 message=_l("Please keep it to %(max)d characters.", max=comment_max),
             )
         ]
-        self.options = picker_options(layout)
         self.tenure_choices = [("owner", _l("We own the home")), ("tenant", _l("We rent the home"))]
         if not self.is_submitted():
             self.token.data = new_submission_token(compound_code)
 
     def validate_building(self, field: Field) -> None:
-        if self.household_label:
+        if self.homes is None:
             return
         if not field.data:
             raise ValidationError(_l("Please choose your building."))
-        if field.data not in {b.number for b in self.layout}:
+        if not self.homes.has_building(field.data):
             raise ValidationError(_l("This compound has no such building."))
 
-    def _chosen_building(self) -> BuildingUnits | None:
-        return next((b for b in self.layout if b.number == self.building.data), None)
-
     def validate_unit(self, field: Field) -> None:
-        if self.household_label:
+        if self.homes is None:
             return
         if not field.data:
             raise ValidationError(_l("Please choose your unit."))
-        building = self._chosen_building()
-        if building and field.data not in {u.number for u in building.units}:
+        if self.building.errors or not self.building.data:
+            return  # the building's message says it all
+        if not self.homes.has_unit(self.building.data, field.data):
             raise ValidationError(_l("This building has no such unit."))
 
     def validate_room(self, field: Field) -> None:
-        if self.household_label:
+        if self.homes is None:
             return
         if not field.data:
             raise ValidationError(_l("Please choose your room."))
-        building = self._chosen_building()
-        unit = building and next((u for u in building.units if u.number == self.unit.data), None)
-        if unit and field.data not in unit.rooms:
+        if self.building.errors or self.unit.errors or not self.unit.data:
+            return
+        if not self.homes.has_room(self.building.data, self.unit.data, field.data):
             raise ValidationError(_l("This unit has no such room."))
 
     def validate_tenure(self, field: Field) -> None:

@@ -36,7 +36,7 @@ from consult.models import (
     Tenure,
 )
 from consult.residents import bp
-from consult.residents.forms import SurveyForm
+from consult.residents.forms import SurveyForm, picker_options
 from consult.security import csrf
 from consult.services import ballots as ballot_service
 from consult.services import codes, places, surveys
@@ -159,7 +159,7 @@ def _survey_page(
     items = surveys.offered_items(session, survey)
     previous = ballot_service.current_ballot(session, survey, household) if household else None
     form = SurveyForm(
-        layout=places.layout(session, compound) if household is None else [],
+        homes=places.Homes(session, compound) if household is None else None,
         items=items,
         rank_depth=survey.rank_depth,
         comment_max=current_app.config["COMMENT_MAX_LENGTH"],
@@ -171,6 +171,8 @@ def _survey_page(
         stored = _store(compound, survey, form, household)
         if stored is not None:
             return stored
+    # The pickers need the whole layout only when the form is shown.
+    layout = places.layout(session, compound) if household is None else []
     response = make_response(
         render_template(
             "residents/survey.html",
@@ -178,7 +180,8 @@ def _survey_page(
             survey=survey,
             form=form,
             items=items,
-            layout_map={b.number: {u.number: u.rooms for u in b.units} for b in form.layout},
+            options=picker_options(layout),
+            layout_map={b.number: {u.number: u.rooms for u in b.units} for b in layout},
             progress=_progress(compound, survey),
             token_expired=token_expired,
             household=household,
@@ -214,10 +217,8 @@ def _store(
     """Store the answer and redirect to the thank-you page; None with a form error."""
     session = get_session()
     verified = household is not None
-    if household is None:
-        household = places.find_household(
-            session, compound, form.building.data, form.unit.data, form.room.data
-        )
+    if household is None and form.homes is not None:
+        household = form.homes.found  # the validator found it
     if household is None:  # validated above; a household removed meanwhile
         form.room.errors = [_("This unit has no such room.")]
         return None

@@ -85,6 +85,47 @@ def find_household(
     ).first()
 
 
+class Homes:
+    """A compound's buildings, units and rooms, asked about one at a time (no layout loaded)."""
+
+    def __init__(self, session: Session, compound: Compound) -> None:
+        self.session = session
+        self.compound = compound
+        #: The household a successful `has_room` found, for the caller to store against.
+        self.found: Household | None = None
+
+    def has_building(self, building: str) -> bool:
+        """Whether the compound has this building."""
+        return (
+            self.session.exec(
+                select(Building.id).where(
+                    Building.compound_id == self.compound.id, Building.number == building
+                )
+            ).first()
+            is not None
+        )
+
+    def has_unit(self, building: str, unit: str) -> bool:
+        """Whether the building has this unit."""
+        return (
+            self.session.exec(
+                select(Unit.id)
+                .join(Building, col(Building.id) == Unit.building_id)
+                .where(
+                    Building.compound_id == self.compound.id,
+                    Building.number == building,
+                    Unit.number == unit,
+                )
+            ).first()
+            is not None
+        )
+
+    def has_room(self, building: str, unit: str, room: str) -> bool:
+        """Whether the unit has this room (and remember its household)."""
+        self.found = find_household(self.session, self.compound, building, unit, room)
+        return self.found is not None
+
+
 def household_label(building: str, unit: str, room: str) -> str:
     """Return the opaque building-unit-room key of a household."""
     return f"{building}-{unit}-{room}"

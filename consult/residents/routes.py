@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlmodel import select
@@ -27,6 +28,7 @@ from consult.errors import csrf_message, render_error
 from consult.limits import GUESS_LIMIT, SUBMIT_LIMIT, failed, limiter
 from consult.models import (
     Ballot,
+    CatalogItem,
     Channel,
     Compound,
     Household,
@@ -180,6 +182,7 @@ def _survey_page(
             survey=survey,
             form=form,
             items=items,
+            labels=_labels(items),
             options=picker_options(layout),
             layout_map={b.number: {u.number: u.rooms for u in b.units} for b in layout},
             progress=_progress(compound, survey),
@@ -196,6 +199,12 @@ def _survey_page(
     # Back after sending must fetch a fresh form (and key), not resend the old one.
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _labels(items: list[CatalogItem]) -> dict[str, str]:
+    """Return the items' names in the page's language (looked up once, not per picker)."""
+    english = str(get_locale()).startswith("en")
+    return {item.id: item.name_en if english else item.name_zh for item in items}
 
 
 def _prefill(ballot: Ballot) -> dict[str, object]:

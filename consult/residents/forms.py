@@ -105,6 +105,10 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
             return
         if not field.data:
             raise ValidationError(_l("Please choose your building."))
+        if self.unit.data and self.room.data:
+            # The usual case, one query: the household exists, so its building and unit do.
+            if self.homes.has_room(field.data, self.unit.data, self.room.data):
+                return
         if not self.homes.has_building(field.data):
             raise ValidationError(_l("This compound has no such building."))
 
@@ -113,8 +117,8 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
             return
         if not field.data:
             raise ValidationError(_l("Please choose your unit."))
-        if self.building.errors or not self.building.data:
-            return  # the building's message says it all
+        if self.building.errors or not self.building.data or self.homes.found:
+            return  # the building's message says it all, or the household was found
         if not self.homes.has_unit(self.building.data, field.data):
             raise ValidationError(_l("This building has no such unit."))
 
@@ -123,7 +127,7 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
             return
         if not field.data:
             raise ValidationError(_l("Please choose your room."))
-        if self.building.errors or self.unit.errors or not self.unit.data:
+        if self.building.errors or self.unit.errors or not self.unit.data or self.homes.found:
             return
         if not self.homes.has_room(self.building.data, self.unit.data, field.data):
             raise ValidationError(_l("This unit has no such room."))

@@ -105,10 +105,13 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
             return
         if not field.data:
             raise ValidationError(_l("Please choose your building."))
-        if self.unit.data and self.room.data:
-            # The usual case, one query: the household exists, so its building and unit do.
-            if self.homes.has_room(field.data, self.unit.data, self.room.data):
-                return
+        # The usual case, one query: the household exists, so its building and unit do.
+        if (
+            self.unit.data
+            and self.room.data
+            and self.homes.has_room(field.data, self.unit.data, self.room.data)
+        ):
+            return
         if not self.homes.has_building(field.data):
             raise ValidationError(_l("This compound has no such building."))
 

@@ -16,6 +16,11 @@
         set("attendance", data.attendance);
         Object.keys(data.votes).forEach(function (id) {
           var v = data.votes[id];
+          var tag = document.querySelector('[data-live="state-' + id + '"]');
+          if (tag && v.state) {
+            set("state-" + id, source.getAttribute("data-state-" + v.state) || v.state);
+            tag.className = "tag tag-vote-" + v.state;
+          }
           set("for-" + id, v["for"]);
           set("against-" + id, v.against);
           set("abstain-" + id, v.abstain);

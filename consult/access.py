@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 
@@ -69,9 +69,7 @@ def requires(*roles: Role, compound: str | None = None) -> Callable[[F], F]:
             if account.role not in access.roles:
                 abort(403)
             if access.compound is not None:
-                place = compound_by_code(get_session(), kwargs.get("code", ""))
-                if place is None:
-                    abort(404)
+                place = current_compound(kwargs.get("code", ""))
                 allowed = (accounts.can_run if access.compound == "run" else accounts.can_read)(
                     get_session(), account, place
                 )
@@ -92,16 +90,19 @@ def access_of(view: Callable[..., Any]) -> Access | None:
 
 
 def current_compound(code: str) -> Compound:
-    """Return the compound of a guarded route (the guard already found it)."""
-    place = compound_by_code(get_session(), code)
-    if place is None:
-        abort(404)
-    return place
+    """Return the compound a route names (found once per request, then kept on `g`), or 404."""
+    found: dict[str, Compound] = g.setdefault("compounds", {})
+    if code not in found:
+        place = compound_by_code(get_session(), code)
+        if place is None:
+            abort(404)
+        found[code] = place
+    return found[code]
 
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]
 def _load_account(key: str) -> Account | None:
-    account_id, _, fingerprint = key.partition(":")
+    account_id = key.partition(":")[0]
     if not account_id.isdigit():
         return None
     account = get_session().get(Account, int(account_id))

@@ -49,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from consult.accounts import bp as accounts_bp
     from consult.facilitators import bp as facilitators_bp
     from consult.meetings import bp as meetings_bp
+    from consult.planners import bp as planners_bp
     from consult.residents import bp as residents_bp
 
     db.init_app(app)
@@ -62,5 +63,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(facilitators_bp)
     app.register_blueprint(meetings_bp)
+    app.register_blueprint(planners_bp)
     cli.init_app(app)
     return app

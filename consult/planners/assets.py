@@ -1,0 +1,3 @@
+"""Planners: assets."""
+
+from __future__ import annotations

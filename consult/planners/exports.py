@@ -1,0 +1,3 @@
+"""Planners: exports."""
+
+from __future__ import annotations

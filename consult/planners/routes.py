@@ -1,0 +1,3 @@
+"""Planners: routes."""
+
+from __future__ import annotations

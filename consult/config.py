@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "COMMENT_MAX_LENGTH": 500,
     # Public figures drawn from fewer households than this are withheld.
     "PUBLIC_MIN_COUNT": 5,
+    #: Days residents have to object to published results, by default.
+    "PUBLIC_NOTICE_DAYS": 7,
     "SEND_FILE_MAX_AGE_DEFAULT": 7 * 24 * 3600,
     # Served over HTTPS (behind nginx): secure cookies, https links, HSTS.
     "HTTPS": False,

@@ -60,8 +60,13 @@ def html_lang() -> str:
     return "en" if str(get_locale()).startswith("en") else "zh-Hans"
 
 
-def format_day(day: date) -> str:
-    """Format a date as people of the locale write it (2026年12月26日 / December 26, 2026)."""
+def format_day(day: date | str) -> str:
+    """Format a date (or an ISO date string) as people of the locale write it.
+
+    2026年12月26日 / December 26, 2026.
+    """
+    if isinstance(day, str):
+        day = date.fromisoformat(day)
     return str(format_date(day, format="long"))
 
 

@@ -214,3 +214,20 @@ class HouseholdForm(FlaskForm):  # type: ignore[misc]
     def validate_tenure(self, field: Field) -> None:
         if field.data and field.data not in ("owner", "tenant"):
             raise ValidationError(_l("Please choose owner or tenant."))
+
+
+class PublishForm(FlaskForm):  # type: ignore[misc]
+    """Publish the results: how residents object or comment, and until when."""
+
+    contact = TextAreaField(_l("How residents object or comment"), validators=[Length(max=1000)])
+    comments_until = DateField(_l("Objections and comments until"), validators=[Optional()])
+
+    def validate_contact(self, field: Field) -> None:
+        if not (field.data or "").strip():
+            raise ValidationError(
+                _l("Say how residents object or comment: who, where, how to reach them.")
+            )
+
+    def validate_comments_until(self, field: Field) -> None:
+        if field.data is None:
+            raise ValidationError(_l("Give the last day for objections, as 2026-12-01."))

@@ -16,6 +16,7 @@ from consult.models.meetings import (
     VoteState,
 )
 from consult.models.places import Building, Compound, District, Household, Unit
+from consult.models.publications import Publication
 from consult.models.surveys import Survey, SurveyItem, SurveyMode, SurveyPhase, SurveyStatus
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "MeetingStatus",
     "Party",
     "PhoneVote",
+    "Publication",
     "Role",
     "Survey",
     "SurveyItem",

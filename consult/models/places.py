@@ -32,6 +32,8 @@ class Compound(SQLModel, table=True):
     district_id: int = Field(foreign_key="district.id", index=True)
     #: Street address shown on posters.
     address: str = Field(default="", max_length=200)
+    #: The renovation budget in yuan, when one is set: the menu then shows what it buys.
+    budget: int | None = Field(default=None)
 
 
 class Building(SQLModel, table=True):

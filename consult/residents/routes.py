@@ -41,9 +41,8 @@ from consult.residents import bp
 from consult.residents.forms import SurveyForm, picker_options
 from consult.security import csrf
 from consult.services import ballots as ballot_service
-from consult.services import codes, places, surveys
+from consult.services import codes, places, publications, surveys
 from consult.services.meetings import compound_meetings
-from consult.services.results import public_results
 from consult.urls import public_url
 
 Page = str | tuple[str, int] | BaseResponse
@@ -357,15 +356,24 @@ def results(code: str) -> Page:
     session = get_session()
     compound = current_compound(code)
     survey = surveys.current_survey(session, compound)
+    version = request.args.get("v", "")
+    if version and not (version.isdigit() and len(version) < 6):
+        abort(404)
+    publication = publications.published(session, compound, int(version) if version else None)
+    if version and publication is None:
+        abort(404)
+    latest = (
+        publication
+        if publication is None or not version
+        else publications.published(session, compound)
+    )
     return render_template(
         "residents/results.html",
         compound=compound,
         survey=survey,
-        results=public_results(
-            session, compound, survey, minimum=current_app.config["PUBLIC_MIN_COUNT"]
-        )
-        if survey
-        else None,
+        publication=publication,
+        latest=latest,
+        published=publication.content if publication else None,
         progress=_progress(compound, survey),
     )
 

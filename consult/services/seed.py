@@ -30,6 +30,7 @@ from consult.models._base import row_id
 from consult.services.accounts import create_account
 from consult.services.ballots import Answers, submit_ballot
 from consult.services.places import household_label
+from consult.services.publications import default_comments_until, publish
 from consult.services.surveys import local_today, offer_whole_catalog
 
 CITY = "潍坊市"
@@ -71,6 +72,19 @@ DEMO_COMPOUNDS = (
     ),
 )
 
+
+#: Demo estimates of what an item costs one compound, in yuan, by category: (low, high).
+DEMO_COSTS = {
+    "basic": (200_000, 1_200_000),
+    "improvement": (100_000, 800_000),
+    "enhancement": (150_000, 600_000),
+}
+#: The demo budget of the first demo compound, in yuan.
+DEMO_BUDGET = 3_000_000
+DEMO_CONTACT = (
+    "对结果有意见或建议，请在公示期内到东庄社区居委会（1号楼102室）反映，"
+    "或拨打 0536-8123456（工作日 8:30–17:30）。"
+)
 
 #: Demo logins: (username, password, role, display name, compound codes). Demo only.
 DEMO_ACCOUNTS = (
@@ -232,8 +246,15 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
                 channel=rng.choice([Channel.QR, Channel.QR, Channel.QR, Channel.PAPER]),
                 verified=False,
             )
+    for item in session.exec(select(CatalogItem).where(CatalogItem.compound_id == None)).all():  # noqa: E711
+        low, high = DEMO_COSTS[str(item.category)]
+        item.cost = rng.randrange(low, high + 1, 10_000)
+        session.add(item)
+    compounds["dongzhuang"].budget = DEMO_BUDGET
+    session.add(compounds["dongzhuang"])
+    accounts = {}
     for username, password, role, name, codes in DEMO_ACCOUNTS:
-        create_account(
+        accounts[username] = create_account(
             session,
             username=username,
             password=password,
@@ -241,3 +262,15 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
             display_name=name,
             compounds=[compounds[code] for code in codes],
         )
+    # The first demo compound has published its results (公示) once.
+    dongzhuang = compounds["dongzhuang"]
+    survey = session.exec(select(Survey).where(Survey.compound_id == dongzhuang.id)).one()
+    publish(
+        session,
+        dongzhuang,
+        survey,
+        accounts["wang"],
+        contact=DEMO_CONTACT,
+        comments_until=default_comments_until(today),
+        today=today,
+    )

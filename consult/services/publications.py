@@ -1,0 +1,130 @@
+"""Publishing a compound's results (公示): a frozen, public version residents read.
+
+The facilitator publishes; the figures are tallied then and stored, so residents
+read what was published (with its date and version), never the live count. An
+updated version supersedes the last; earlier versions stay readable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from consult.models import Account, Compound, Meeting, MeetingStatus, Publication, Survey
+from consult.models._base import row_id, utcnow
+from consult.services.meetings import action_plan
+from consult.services.results import PUBLIC_MIN_COUNT, public_results
+
+#: Days residents have to object or comment, by default (a common notice period).
+NOTICE_DAYS = 7
+
+
+class NotEnoughAnswers(ValueError):
+    """Too few households have answered for any figure to be published."""
+
+
+def snapshot(
+    session: Session,
+    compound: Compound,
+    survey: Survey,
+    today: date,
+    *,
+    minimum: int = PUBLIC_MIN_COUNT,
+) -> dict[str, Any]:
+    """Return the public figures of the compound as they stand: results, minutes, action plan."""
+    results = public_results(session, compound, survey, minimum=minimum)
+    minutes = session.exec(
+        select(Meeting.code, Meeting.title, Meeting.starts_at)
+        .where(Meeting.compound_id == compound.id, Meeting.status == MeetingStatus.PUBLISHED)
+        .order_by(col(Meeting.starts_at))
+    ).all()
+    return {
+        "results": {
+            **asdict(results),
+            "items": [
+                {**asdict(item), "interval": list(item.interval) if item.interval else None}
+                for item in results.items
+            ],
+        },
+        "minutes": [
+            {"code": code, "title": title, "date": starts_at.date().isoformat()}
+            for code, title, starts_at in minutes
+        ],
+        "actions": [
+            {
+                "what": planned.action.what,
+                "owner": str(planned.action.owner),
+                "due_on": planned.action.due_on.isoformat() if planned.action.due_on else None,
+                "status": str(planned.action.status),
+                "meeting": planned.meeting.title,
+            }
+            for planned in action_plan(session, compound, today)
+        ],
+    }
+
+
+def publish(
+    session: Session,
+    compound: Compound,
+    survey: Survey,
+    account: Account | None,
+    *,
+    contact: str,
+    comments_until: date | None,
+    today: date,
+    minimum: int = PUBLIC_MIN_COUNT,
+) -> Publication:
+    """Publish the compound's results as they stand now, as a new version; flush.
+
+    Raises NotEnoughAnswers while fewer than `minimum` households have answered:
+    there would be nothing to show.
+    """
+    content = snapshot(session, compound, survey, today, minimum=minimum)
+    if not content["results"]["shown"]:
+        raise NotEnoughAnswers(minimum)
+    latest = session.exec(
+        select(func.max(Publication.version)).where(Publication.compound_id == compound.id)
+    ).one()
+    publication = Publication(
+        compound_id=row_id(compound.id),
+        survey_id=row_id(survey.id),
+        version=(latest or 0) + 1,
+        published_at=utcnow(),
+        published_by=account.id if account else None,
+        contact=contact.strip()[:1000],
+        comments_until=comments_until,
+        content=content,
+    )
+    session.add(publication)
+    session.flush()
+    return publication
+
+
+def default_comments_until(today: date, days: int = NOTICE_DAYS) -> date:
+    """Return the last day of a notice period starting today."""
+    return today + timedelta(days=days)
+
+
+def versions(session: Session, compound: Compound) -> list[Publication]:
+    """Return the compound's publications, latest first."""
+    return list(
+        session.exec(
+            select(Publication)
+            .where(Publication.compound_id == compound.id)
+            .order_by(col(Publication.version).desc())
+        ).all()
+    )
+
+
+def published(
+    session: Session, compound: Compound, version: int | None = None
+) -> Publication | None:
+    """Return the compound's latest publication, or the given version; None if there is none."""
+    query = select(Publication).where(Publication.compound_id == compound.id)
+    if version is not None:
+        query = query.where(Publication.version == version)
+    return session.exec(query.order_by(col(Publication.version).desc()).limit(1)).first()

@@ -56,6 +56,18 @@ NAMES = {
     },
     "choice": {"for": _l("for"), "against": _l("against"), "abstain": _l("abstain")},
     "action_status": {"open": _l("open"), "in_progress": _l("in progress"), "done": _l("done")},
+    "category": {
+        "basic": _l("Basic"),
+        "improvement": _l("Improvement"),
+        "enhancement": _l("Enhancement"),
+    },
+    "phase": {
+        "none": _l("no survey"),
+        "draft": _l("survey being prepared"),
+        "open": _l("survey open"),
+        "closed": _l("survey closed"),
+        "published": _l("results published"),
+    },
     # Why a meeting step was refused.
     "meeting_error": {
         "started": _l("The meeting has started: the agenda and details can no longer change."),
@@ -149,7 +161,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(survey_status, "survey_status")
     app.add_template_filter(by_category, "by_category")
     app.add_template_global(lambda code: name_of("status", code), "status_name")
-    for kind in ("party", "meeting_status", "choice", "action_status"):
+    for kind in ("party", "meeting_status", "choice", "action_status", "phase"):
         app.add_template_global(lambda code, kind=kind: name_of(kind, code), f"{kind}_name")
     app.add_template_global(lambda r, d="": explained("sheet_error", r, d), "sheet_error_text")
     app.add_template_global(lambda r, d="": explained("row_error", r, d), "row_error_text")

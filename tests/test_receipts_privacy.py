@@ -8,8 +8,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
-from consult.models import Ballot, SurveyStatus
+from consult.models import Ballot, Compound, SurveyStatus
 from consult.services.ballots import Answers, submit_ballot
+from consult.services.publications import NotEnoughAnswers, publish
+from consult.services.surveys import local_today
 from tests.conftest import hidden_fields
 from tests.factories import create_compound, open_survey
 from tests.test_residents_survey import submit
@@ -86,6 +88,16 @@ def test_unknown_receipts_are_404(client: FlaskClient, yard: dict, receipt: str)
     assert "无法识别的回执码" in response.get_data(as_text=True)
 
 
+def publish_now(session: Session, yard: dict) -> None:
+    survey = yard["survey"]
+    compound = session.get(Compound, survey.compound_id)
+    assert compound is not None
+    publish(
+        session, compound, survey, None, contact="居委会", comments_until=None, today=local_today()
+    )
+    session.commit()
+
+
 def test_results_wait_for_five_households(
     client: FlaskClient, yard: dict, session: Session
 ) -> None:
@@ -98,9 +110,11 @@ def test_results_wait_for_five_households(
             submission_key=f"{household.id:032d}",
         )
     session.commit()
+    with pytest.raises(NotEnoughAnswers):
+        publish_now(session, yard)
     html = client.get("/c/testyard/results").get_data(as_text=True)
-    assert "至少 5 户回答后才显示结果" in html
     assert "<meter" not in html
+    assert "尚未公示" in html
 
 
 def test_items_chosen_by_fewer_than_five_show_no_figure(
@@ -116,6 +130,7 @@ def test_items_chosen_by_fewer_than_five_show_no_figure(
             submission_key=f"{household.id:032d}",
         )
     session.commit()
+    publish_now(session, yard)
     html = client.get("/c/testyard/results").get_data(as_text=True)
     assert "100% of" not in html
     assert "占已回答户数的 100%（6 户）" in html

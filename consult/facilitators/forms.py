@@ -220,7 +220,7 @@ class PublishForm(FlaskForm):  # type: ignore[misc]
     """Publish the results: how residents object or comment, and until when."""
 
     contact = TextAreaField(_l("How residents object or comment"), validators=[Length(max=1000)])
-    comments_until = DateField(_l("Objections and comments until"), validators=[Optional()])
+    comments_until = DateField(_l("Objections and comments until"))
 
     def validate_contact(self, field: Field) -> None:
         if not (field.data or "").strip():
@@ -230,4 +230,5 @@ class PublishForm(FlaskForm):  # type: ignore[misc]
 
     def validate_comments_until(self, field: Field) -> None:
         if field.data is None:
+            field.errors.clear()  # WTForms' own "Not a valid date value": ours says more
             raise ValidationError(_l("Give the last day for objections, as 2026-12-01."))

@@ -28,6 +28,7 @@ def publish(code: str) -> Page:
     minimum = current_app.config["PUBLIC_MIN_COUNT"]
     history = publications.versions(session, place)
     form = PublishForm()
+    refused = False
     if not form.is_submitted():
         form.contact.data = history[0].contact if history else ""
         form.comments_until.data = publications.default_comments_until(
@@ -49,6 +50,7 @@ def publish(code: str) -> Page:
                     minimum=minimum,
                 )
             except publications.NotEnoughAnswers:
+                refused = True
                 flash(
                     _(
                         "Nothing to publish yet: at least %(n)d households must have answered.",
@@ -77,4 +79,4 @@ def publish(code: str) -> Page:
         live=live,
         history=history,
         form=form,
-    ), (400 if form.errors else 200)
+    ), (400 if form.errors or refused else 200)

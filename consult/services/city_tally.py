@@ -178,6 +178,7 @@ def _city_documents(session: Session) -> dict[str, tuple[dict[str, Any], bool]]:
                 "households": int(households.get(compound.id or 0, 0)),
             },
             "rank_depth": survey.rank_depth,
+            **({"budget": compound.budget} if compound.budget is not None else {}),
             "items": items.get(sid, []),
             "ballots": ballots.get(sid, []),
             "meetings": _meetings_input(

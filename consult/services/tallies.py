@@ -72,6 +72,7 @@ def ballots_document(session: Session, compound: Compound, survey: Survey) -> di
             "households": household_count(session, compound),
         },
         "rank_depth": survey.rank_depth,
+        **({"budget": compound.budget} if compound.budget is not None else {}),
         "items": [
             {
                 "id": item.id,

@@ -34,6 +34,8 @@ Page = str | tuple[str, int] | BaseResponse
 @bp.get("/")
 @requires()
 def home() -> Page:
+    if current_user.role == Role.PLANNER:  # the city page lists their compounds, compared
+        return redirect(url_for("planners.city"))
     session = get_session()
     compounds = accounts.visible_compounds(session, current_user)
     rows = []

@@ -1,3 +1,298 @@
-"""Planners: routes."""
+"""Planners' pages: the city's compounds compared, city-wide demand, one compound in depth."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlmodel import col, select
+from werkzeug.wrappers import Response as BaseResponse
+
+import consult.tally as engine
+from consult import charts
+from consult.access import current_compound, requires
+from consult.db import get_session
+from consult.labels import name_of
+from consult.models import CatalogItem, District, Role, SurveyMode
+from consult.planners import bp
+from consult.services import accounts, audit, dashboards, meetings, places, publications, surveys
+from consult.services.coverage import compound_coverage
+from consult.services.tallies import METHODS, ballots_document
+
+Page = str | tuple[str, int] | BaseResponse
+PLAN = (Role.ADMIN, Role.PLANNER)
+#: Largest budget or cost a form accepts, in yuan (a billion).
+MAX_AMOUNT = 1_000_000_000
+
+
+def _districts() -> list[District]:
+    """Return the districts the user may look at."""
+    session = get_session()
+    query = select(District).order_by(col(District.code))
+    if current_user.role == Role.PLANNER and (ids := accounts.district_ids(session, current_user)):
+        query = query.where(col(District.id).in_(ids))
+    return list(session.exec(query).all())
+
+
+def _scope() -> tuple[list[Any], District | None]:
+    """Return the visible compounds, narrowed to ?district= when given, and that district."""
+    session = get_session()
+    compounds = accounts.visible_compounds(session, current_user)
+    code = request.args.get("district", "")
+    if not code:
+        return compounds, None
+    district = next((d for d in _districts() if d.code == code), None)
+    if district is None:
+        abort(404)
+    return [c for c in compounds if c.district_id == district.id], district
+
+
+def _item_name(item: Any) -> str:
+    return str(item.name_en if _english() else item.name_zh)
+
+
+def _english() -> bool:
+    from flask_babel import get_locale
+
+    return str(get_locale()).startswith("en")
+
+
+@bp.get("/")
+@requires(*PLAN)
+def city() -> Page:
+    session = get_session()
+    compounds, district = _scope()
+    names = {
+        item.id: _item_name(item)
+        for item in session.exec(
+            select(CatalogItem).where(col(CatalogItem.compound_id).is_(None))
+        ).all()
+    }
+    item = request.args.get("item", "")
+    if item and item not in names:
+        abort(404)
+    rows = dashboards.compound_rows(session, compounds, dashboards.survey_counts(session))
+    if item:
+        rows = [row for row in rows if item in row.top]
+    sort = request.args.get("sort", "item" if item else "district")
+    descending = (
+        request.args.get("dir", "desc" if sort in ("coverage", "ballots") else "asc") == "desc"
+    )
+    if sort == "item" and item:
+        rows.sort(key=lambda row: (row.rank_of(item) or 99, -row.coverage), reverse=descending)
+    else:
+        if sort not in dashboards.SORTS:
+            sort = "district"
+        rows.sort(key=dashboards.SORTS[sort], reverse=descending)
+    missing = {i for row in rows for i in row.top} - names.keys()
+    if missing:  # the compounds' own items
+        for extra in session.exec(select(CatalogItem).where(col(CatalogItem.id).in_(missing))):
+            names[extra.id] = _item_name(extra)
+    totals = {
+        "compounds": len(rows),
+        "households": sum(row.households for row in rows),
+        "ballots": sum(row.ballots for row in rows),
+        "open_actions": sum(row.open_actions for row in rows),
+        "overdue_actions": sum(row.overdue_actions for row in rows),
+        "published": sum(row.phase == "published" for row in rows),
+    }
+    return render_template(
+        "planners/city.html",
+        rows=rows,
+        totals=totals,
+        names=names,
+        districts=_districts(),
+        district=district,
+        item=item,
+        sort=sort,
+        descending=descending,
+    )
+
+
+@bp.get("/demand")
+@requires(*PLAN)
+def demand() -> Page:
+    session = get_session()
+    compounds, district = _scope()
+    items = dashboards.city_demand(session, compounds)
+    names = [_item_name(item) for item in items]
+    figure = charts.demand_figure(
+        names,
+        [item.top for item in items],
+        [item.approvals for item in items],
+        top5_name=_("Compounds where it ranks in the top %(n)d", n=dashboards.TOP),
+        households_name=_("Households that want it"),
+        axis_title=_("Compounds / households"),
+    )
+    costed = [item for item in items if item.money is not None]
+    return render_template(
+        "planners/demand.html",
+        items=items,
+        figure=figure,
+        districts=_districts(),
+        district=district,
+        compounds=len(compounds),
+        top=dashboards.TOP,
+        money=sum(item.money or 0 for item in costed),
+        costed=len(costed),
+    )
+
+
+@bp.get("/c/<code>")
+@requires(compound="read")
+def compound(code: str) -> Page:
+    session = get_session()
+    place = current_compound(code)
+    survey = surveys.current_survey(session, place)
+    district = places.district_of(session, place)
+    today = surveys.local_today()
+    plan = meetings.action_plan(session, place, today)
+    context: dict[str, Any] = {
+        "compound": place,
+        "district": district,
+        "survey": survey,
+        "plan": plan,
+        "households": places.household_count(session, place),
+        "publication": publications.published(session, place),
+        "can_plan": current_user.role in PLAN,
+        "methods": METHODS,
+    }
+    if survey is None:
+        return render_template("planners/compound.html", menu=None, **context)
+    method = request.args.get("method", "approval")
+    if method not in METHODS:
+        method = "approval"
+    verified_only = survey.mode == SurveyMode.CODES or request.args.get("verified") == "1"
+    document = ballots_document(session, place, survey)
+    menu = engine.tally(document, method=method, verified_only=verified_only)
+    entries = menu["items"]
+    names = {item["id"]: _item_name_of(item) for item in document["items"]}
+    coverage = compound_coverage(session, place, survey)
+    buildings = [
+        (number, sum(u.answered for u in units), sum(u.total for u in units))
+        for number, units in coverage.buildings()
+    ]
+    segments = dashboards.segment_support(document, menu, verified_only=verified_only)
+    categories = dashboards.category_mix(menu)
+    selection = menu.get("selection")
+    figures = {
+        "menu": charts.menu_figure(
+            [names[e["id"]] for e in entries],
+            [e["support"] for e in entries],
+            [tuple(e["ci95"]) for e in entries],
+            selected=[bool(e.get("selected")) for e in entries] if selection else None,
+            tied=[bool(e["tied_with"]) for e in entries],
+            axis_title=_("Share of households that answered"),
+            selected_name=_("Within the budget"),
+            other_name=_("Beyond the budget") if selection else _("Support"),
+        ),
+        "coverage": charts.coverage_figure(
+            [_("Building %(n)s", n=number) for number, _a, _t in buildings],
+            [answered for _n, answered, _t in buildings],
+            [total for _n, _a, total in buildings],
+            answered_name=_("Answered"),
+            missing_name=_("Not yet"),
+            axis_title=_("Households"),
+        ),
+        "categories": charts.category_figure(
+            [name_of("category", category) for category, _count in categories],
+            [count for _category, count in categories],
+            axis_title=_("Approvals"),
+        ),
+        "segments": charts.segments_figure(
+            [names[row.id] for row in segments.rows],
+            {
+                _("With someone 60+"): [row.elderly for row in segments.rows],
+                _("With children"): [row.children for row in segments.rows],
+                _("Neither"): [row.others for row in segments.rows],
+            },
+            axis_title=_("Share of households that answered"),
+        ),
+    }
+    return render_template(
+        "planners/compound.html",
+        menu=menu,
+        names=names,
+        method=method,
+        verified_only=verified_only,
+        buildings=buildings,
+        segments=segments,
+        categories=categories,
+        figures=figures,
+        selection=selection,
+        **context,
+    )
+
+
+def _item_name_of(item: dict[str, Any]) -> str:
+    return str(item["name_en"] if _english() else item["name_zh"])
+
+
+def _amount(text: str) -> int | None:
+    """Read a whole amount of yuan (commas and spaces allowed); None if unreadable."""
+    cleaned = text.replace(",", "").replace("，", "").replace(" ", "").strip()
+    if not cleaned.isdigit() or len(cleaned) > 10:
+        return None
+    value = int(cleaned)
+    return value if value <= MAX_AMOUNT else None
+
+
+@bp.post("/c/<code>/budget")
+@requires(*PLAN, compound="read")
+def budget(code: str) -> Page:
+    session = get_session()
+    place = current_compound(code)
+    text = request.form.get("budget", "")
+    if not text.strip():
+        place.budget = None
+    elif (amount := _amount(text)) is None:
+        flash(_("Type the budget in whole yuan, e.g. 3000000."), "error")
+        return redirect(url_for("planners.compound", code=code), 303)
+    else:
+        place.budget = amount
+    session.add(place)
+    audit.record(session, current_user, "compound.budget", f"compound:{code}", budget=place.budget)
+    session.commit()
+    flash(_("Saved."), "info")
+    return redirect(url_for("planners.compound", code=code), 303)
+
+
+@bp.route("/costs", methods=["GET", "POST"])
+@requires(*PLAN)
+def costs() -> Page:
+    session = get_session()
+    items = list(
+        session.exec(
+            select(CatalogItem)
+            .where(col(CatalogItem.compound_id).is_(None))
+            .order_by(col(CatalogItem.position))
+        ).all()
+    )
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        changed = {}
+        for item in items:
+            text = request.form.get(f"cost-{item.id}", "")
+            if not text.strip():
+                value = None
+            elif (value := _amount(text)) is None:
+                errors[item.id] = text
+                continue
+            if value != item.cost:
+                changed[item.id] = value
+        if errors:
+            flash(_("Type each cost in whole yuan, e.g. 450000; nothing was saved."), "error")
+        else:
+            for item in items:
+                if item.id in changed:
+                    item.cost = changed[item.id]
+                    session.add(item)
+            audit.record(session, current_user, "catalog.costs", "catalog", items=len(changed))
+            session.commit()
+            flash(_("Saved."), "info")
+            return redirect(url_for("planners.costs"), 303)
+    return render_template("planners/costs.html", items=items, errors=errors), (
+        400 if errors else 200
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -53,24 +52,26 @@ def percent(part: int, whole: int) -> int:
 
 def compound_coverage(session: Session, compound: Compound, survey: Survey | None) -> Coverage:
     """Count the households heard by the survey, per unit, listing those not heard yet."""
-    joined = and_(
-        col(Ballot.household_id) == Household.id,
-        col(Ballot.survey_id) == (survey.id if survey else -1),
-        col(Ballot.is_current),
-    )
+    # The survey's current ballots are read apart and matched here: joined to each
+    # household, SQLite (without statistics) scans the survey's ballots per household.
+    heard = {
+        household_id: (elderly, channel)
+        for household_id, elderly, channel in session.execute(
+            sa_select(col(Ballot.household_id), col(Ballot.elderly), col(Ballot.channel)).where(
+                col(Ballot.survey_id) == (survey.id if survey else -1), col(Ballot.is_current)
+            )
+        )
+    }
     rows = session.execute(
         sa_select(
             col(Building.number),
             col(Unit.number),
+            col(Household.id),
             col(Household.label),
             col(Household.elderly),
-            col(Ballot.id),
-            col(Ballot.elderly),
-            col(Ballot.channel),
         )
         .join(Unit, col(Unit.building_id) == Building.id)
         .join(Household, col(Household.unit_id) == Unit.id)
-        .join(Ballot, joined, isouter=True)
         .where(col(Building.compound_id) == compound.id)
         .order_by(
             col(Building.position),
@@ -82,20 +83,21 @@ def compound_coverage(session: Session, compound: Compound, survey: Survey | Non
         )
     ).all()
     coverage = Coverage()
-    for building, unit, label, elderly_record, ballot_id, elderly_said, channel in rows:
+    for building, unit, household_id, label, elderly_record in rows:
+        ballot = heard.get(household_id)
+        elderly_said, channel = ballot if ballot else (False, None)
         if not coverage.units or (coverage.units[-1].building, coverage.units[-1].unit) != (
             building,
             unit,
         ):
             coverage.units.append(UnitCoverage(building, unit))
         current = coverage.units[-1]
-        heard = ballot_id is not None
         elderly = bool(elderly_record or elderly_said)
         current.total += 1
         coverage.total += 1
         coverage.elderly_total += elderly
         coverage.elderly_in_records += bool(elderly_record)
-        if heard:
+        if ballot is not None:
             current.answered += 1
             coverage.answered += 1
             coverage.elderly_answered += elderly

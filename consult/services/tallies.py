@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 import consult.tally as engine
 from consult.models import (
@@ -18,7 +19,6 @@ from consult.models import (
     SurveyMode,
     Unit,
 )
-from consult.models._base import row_id
 from consult.services.meetings import meetings_input
 from consult.services.places import household_count
 from consult.services.surveys import offered_items
@@ -31,37 +31,46 @@ METHODS = ("approval", "borda", "schulze")
 def ballots_document(session: Session, compound: Compound, survey: Survey) -> dict[str, Any]:
     """Return the survey's current ballots as a consult.ballots/1 document."""
     items = offered_items(session, survey)
-    rows = session.exec(
-        select(Ballot, Household.label, Building.number)
+    # Columns, not ORM entities: a large compound has hundreds of ballots.
+    rows = session.execute(
+        sa.select(
+            col(Ballot.id),
+            col(Ballot.elderly),
+            col(Ballot.children),
+            col(Ballot.channel),
+            col(Ballot.verified),
+            col(Household.label),
+            col(Building.number),
+        )
         .join(Household, col(Household.id) == Ballot.household_id)
         .join(Unit, col(Unit.id) == Household.unit_id)
         .join(Building, col(Building.id) == Unit.building_id)
-        .where(Ballot.survey_id == survey.id, Ballot.is_current)
+        .where(col(Ballot.survey_id) == survey.id, col(Ballot.is_current))
         .order_by(col(Household.label))
     ).all()
     approved: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
-    for ballot_id, item_id, rank in session.exec(
-        select(BallotItem.ballot_id, BallotItem.item_id, BallotItem.rank)
+    for ballot_id, item_id, rank in session.execute(
+        sa.select(col(BallotItem.ballot_id), col(BallotItem.item_id), col(BallotItem.rank))
         .join(Ballot, col(Ballot.id) == BallotItem.ballot_id)
-        .where(Ballot.survey_id == survey.id, Ballot.is_current)
+        .where(col(Ballot.survey_id) == survey.id, col(Ballot.is_current))
     ).all():
         approved[ballot_id].append((item_id, rank))
     offered = {item.id for item in items}
     ballots = []
-    for ballot, label, building in rows:
+    for ballot_id, elderly, children, channel, verified, label, building in rows:
         # An item the survey no longer offers is not counted (the ballot keeps it as history).
-        chosen = [(item, rank) for item, rank in approved[row_id(ballot.id)] if item in offered]
-        ranked = sorted((rank, item) for item, rank in chosen if rank is not None)
+        chosen = [pair for pair in approved.get(ballot_id, ()) if pair[0] in offered]
+        ranked = sorted([(rank, item) for item, rank in chosen if rank is not None])
         ballots.append(
             {
                 "household": label,
                 "building": building,
-                "approve": sorted(item for item, _ in chosen),
+                "approve": sorted([item for item, _ in chosen]),
                 "rank": [item for _, item in ranked],
-                "elderly": ballot.elderly,
-                "children": ballot.children,
-                "channel": str(ballot.channel),
-                "verified": ballot.verified,
+                "elderly": elderly,
+                "children": children,
+                "channel": str(channel),
+                "verified": verified,
             }
         )
     return {

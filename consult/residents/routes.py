@@ -87,6 +87,7 @@ def landing(code: str) -> Page:
         survey=survey,
         closed=surveys.why_closed(survey),
         progress=_progress(compound, survey),
+        publication=publications.published(get_session(), compound),
     )
 
 

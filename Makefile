@@ -8,7 +8,9 @@ TRANSLATIONS := consult/translations
 PO := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test check lint typecheck bench translations extract clean
+CITY := $(CURDIR)/instance-city
+
+.PHONY: run run-city test check lint typecheck bench translations extract clean
 
 $(BIN)/consult: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +26,15 @@ translations: $(BIN)/consult $(MO)
 run: translations
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/consult setup --demo
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/consult serve --bind $(HOST):$(PORT) --workers 1 --threads 4
+
+# The synthetic city of a yearly programme (466 compounds) in instance-city/, with demo logins.
+run-city: translations
+	CONSULT_INSTANCE_PATH=$(CITY) $(BIN)/consult db upgrade
+	-CONSULT_INSTANCE_PATH=$(CITY) $(BIN)/consult seed-city
+	-CONSULT_INSTANCE_PATH=$(CITY) $(BIN)/consult create-user admin --role admin --password admin-demo-2026 --name 系统管理员 2>/dev/null
+	-CONSULT_INSTANCE_PATH=$(CITY) $(BIN)/consult create-user zhou --role planner --password zhou-demo-2026 --name 周工 2>/dev/null
+	@echo "Planners' pages: http://$(HOST):$(PORT)/p/  (zhou / zhou-demo-2026, admin / admin-demo-2026)"
+	CONSULT_INSTANCE_PATH=$(CITY) $(BIN)/consult serve --bind $(HOST):$(PORT) --workers 1 --threads 4
 
 test: translations
 	$(BIN)/pytest -q

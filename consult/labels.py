@@ -61,7 +61,25 @@ NAMES = {
         "improvement": _l("Improvement"),
         "enhancement": _l("Enhancement"),
     },
-    "phase": {
+    "cycle": {
+        "needs": _l("Needs survey"),
+        "plan": _l("Drafting the plan"),
+        "notice": _l("Plan on public notice"),
+        "consent": _l("Owners' consent"),
+        "works": _l("Works"),
+        "evaluation": _l("Asking results"),
+        "maintained": _l("Maintained"),
+    },
+    "cycle_help": {
+        "needs": _l("Every household says what it needs fixed first."),
+        "plan": _l("The committee drafts the plan from the ranked menu and the budget."),
+        "notice": _l("The plan is posted; residents comment or object."),
+        "consent": _l("Owners vote on what the law leaves to them (funds, elevators, rules)."),
+        "works": _l("The renovation is carried out; progress is posted."),
+        "evaluation": _l("Residents rate what was done."),
+        "maintained": _l("Long-term management of what was renovated."),
+    },
+    "survey_stage": {
         "none": _l("no survey"),
         "draft": _l("survey being prepared"),
         "open": _l("survey open"),
@@ -161,7 +179,15 @@ def init_app(app: Flask) -> None:
     app.add_template_global(survey_status, "survey_status")
     app.add_template_filter(by_category, "by_category")
     app.add_template_global(lambda code: name_of("status", code), "status_name")
-    for kind in ("party", "meeting_status", "choice", "action_status", "phase"):
+    for kind in (
+        "party",
+        "meeting_status",
+        "choice",
+        "action_status",
+        "survey_stage",
+        "cycle",
+        "cycle_help",
+    ):
         app.add_template_global(lambda code, kind=kind: name_of(kind, code), f"{kind}_name")
     app.add_template_global(lambda r, d="": explained("sheet_error", r, d), "sheet_error_text")
     app.add_template_global(lambda r, d="": explained("row_error", r, d), "row_error_text")

@@ -43,9 +43,9 @@ def test_leading_items_equal_the_menus_in_every_case(session: Session) -> None:
         row.code: row
         for row in dashboards.compound_rows(session, session.exec(select(Compound)).all())
     }
-    assert rows["alpha"].phase == "open"
-    assert rows["delta"].phase == "none"  # a draft is not a current needs survey
-    assert rows["epsilon"].phase == "none"
+    assert rows["alpha"].survey_stage == "open" and rows["alpha"].phase == "needs"
+    assert rows["delta"].survey_stage == "none"  # a draft is not a current needs survey
+    assert rows["epsilon"].survey_stage == "none"
     assert rows["beta"].ballots == 1  # codes only: the unverified ballot does not count
     assert rows["alpha"].budget == 300_000
 

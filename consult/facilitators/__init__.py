@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("facilitators", __name__, url_prefix="/f")
 
-from consult.facilitators import coverage, paper, publish, routes, setup  # noqa: E402, F401
+from consult.facilitators import coverage, paper, phases, publish, routes, setup  # noqa: E402, F401

@@ -15,6 +15,7 @@ from consult.models.meetings import (
     PhoneVote,
     VoteState,
 )
+from consult.models.phases import PHASES, Phase, PhaseDates
 from consult.models.places import Building, Compound, District, Household, Unit
 from consult.models.publications import Publication
 from consult.models.surveys import Survey, SurveyItem, SurveyMode, SurveyPhase, SurveyStatus
@@ -40,6 +41,9 @@ __all__ = [
     "Meeting",
     "MeetingStatus",
     "Party",
+    "PHASES",
+    "Phase",
+    "PhaseDates",
     "PhoneVote",
     "Publication",
     "Role",

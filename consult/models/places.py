@@ -34,6 +34,8 @@ class Compound(SQLModel, table=True):
     address: str = Field(default="", max_length=200)
     #: The renovation budget in yuan, when one is set: the menu then shows what it buys.
     budget: int | None = Field(default=None)
+    #: The phase of the renovation cycle the compound is in (see models/phases.py).
+    phase: str = Field(default="needs", max_length=20, sa_column_kwargs={"server_default": "needs"})
 
 
 class Building(SQLModel, table=True):

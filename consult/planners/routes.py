@@ -96,7 +96,7 @@ def city() -> Page:
         "ballots": sum(row.ballots for row in rows),
         "open_actions": sum(row.open_actions for row in rows),
         "overdue_actions": sum(row.overdue_actions for row in rows),
-        "published": sum(row.phase == "published" for row in rows),
+        "published": sum(row.survey_stage == "published" for row in rows),
     }
     return render_template(
         "planners/city.html",

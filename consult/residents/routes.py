@@ -41,7 +41,7 @@ from consult.residents import bp
 from consult.residents.forms import SurveyForm, picker_options
 from consult.security import csrf
 from consult.services import ballots as ballot_service
-from consult.services import codes, places, publications, surveys
+from consult.services import codes, phases, places, publications, surveys
 from consult.services.meetings import compound_meetings
 from consult.urls import public_url
 
@@ -88,6 +88,7 @@ def landing(code: str) -> Page:
         closed=surveys.why_closed(survey),
         progress=_progress(compound, survey),
         publication=publications.published(get_session(), compound),
+        steps=phases.timeline(get_session(), compound),
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from consult.models import (
+    PHASES,
     ActionItem,
     ActionStatus,
     Ballot,
@@ -29,6 +30,7 @@ from consult.models import (
     District,
     Household,
     Meeting,
+    Phase,
     Publication,
     Survey,
     SurveyItem,
@@ -209,8 +211,10 @@ class CompoundRow:
     households: int
     #: Ballots counted (verified only where the survey asks for household codes).
     ballots: int
-    #: "none", "draft", "open", "closed" or "published".
+    #: The phase of the renovation cycle (models/phases.py).
     phase: str
+    #: The needs survey: "none", "draft", "open", "closed" or "published".
+    survey_stage: str
     #: The leading items in menu order (item ids), at most TOP.
     top: list[str]
     open_actions: int
@@ -276,11 +280,11 @@ def compound_rows(
         survey_id, status = surveys.get(compound.id or 0, (None, None))
         tally = counts.get(survey_id or 0, SurveyCounts())
         if survey_id is None:
-            phase = "none"
+            stage = "none"
         elif compound.id in published:
-            phase = "published"
+            stage = "published"
         else:
-            phase = str(status or SurveyStatus.DRAFT)
+            stage = str(status or SurveyStatus.DRAFT)
         district = districts[compound.district_id]
         open_actions, overdue = actions.get(compound.id or 0, (0, 0))
         rows.append(
@@ -291,7 +295,8 @@ def compound_rows(
                 district=district.name,
                 households=int(households.get(compound.id or 0, 0)),
                 ballots=tally.ballots,
-                phase=phase,
+                phase=compound.phase,
+                survey_stage=stage,
                 top=tally.order()[:TOP],
                 open_actions=open_actions,
                 overdue_actions=overdue,
@@ -310,6 +315,7 @@ SORTS = {
     "ballots": lambda row: row.ballots,
     "coverage": lambda row: row.coverage,
     "actions": lambda row: row.open_actions,
+    "phase": lambda row: (PHASES.index(Phase(row.phase)) if row.phase in PHASES else 0, row.name),
 }
 
 

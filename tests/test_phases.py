@@ -1,0 +1,120 @@
+"""The renovation cycle: the phase a compound is in, its dates, shown to everyone."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from flask import Flask
+from sqlmodel import Session, select
+
+from consult.models import AuditEvent, Compound, Phase, PhaseDates
+from consult.services import phases
+from consult.services.surveys import local_today
+from tests.conftest import hidden_fields
+from tests.factories import create_compound, create_user, log_in, open_survey
+
+
+def test_moving_through_the_cycle_dates_the_phases(session: Session) -> None:
+    compound, _ = create_compound(session)
+    assert phases.current_phase(compound) == Phase.NEEDS
+    assert [s.state for s in phases.timeline(session, compound)][:3] == [
+        "current",
+        "later",
+        "later",
+    ]
+    phases.set_dates(session, compound, {Phase.NEEDS: (date(2026, 11, 1), None)})
+    phases.move_to(session, compound, Phase.PLAN, date(2026, 11, 20))
+    session.commit()
+    steps = {s.phase: s for s in phases.timeline(session, compound)}
+    assert steps[Phase.NEEDS].state == "done" and steps[Phase.PLAN].state == "current"
+    assert (steps[Phase.NEEDS].starts_on, steps[Phase.NEEDS].ends_on) == (
+        date(2026, 11, 1),
+        date(2026, 11, 20),
+    )
+    assert steps[Phase.PLAN].starts_on == date(2026, 11, 20)
+    assert phases.next_phase(compound) == Phase.NOTICE
+    phases.move_to(session, compound, Phase.MAINTAINED, date(2026, 12, 1))
+    assert phases.next_phase(compound) is None
+    # Back, to correct a mistake: nothing is ended by going back.
+    phases.move_to(session, compound, Phase.WORKS, date(2026, 12, 2))
+    assert phases.current_phase(compound) == Phase.WORKS
+
+
+def test_a_phase_cannot_end_before_it_starts(session: Session) -> None:
+    compound, _ = create_compound(session)
+    try:
+        phases.set_dates(session, compound, {Phase.WORKS: (date(2026, 5, 2), date(2026, 5, 1))})
+    except phases.PhaseError:
+        pass
+    else:
+        raise AssertionError("dates in the wrong order were accepted")
+    assert session.exec(select(PhaseDates)).all() == []
+
+
+def test_facilitators_move_and_date_residents_see(app: Flask, session: Session) -> None:
+    compound, _ = create_compound(session)
+    open_survey(session, compound)
+    other, _ = create_compound(session, "other", "别的小区")
+    create_user(session, "wang", "facilitator", compounds=[compound])
+    create_user(session, "li", "facilitator", compounds=[other])
+    create_user(session, "zhou", "planner")
+    client = app.test_client()
+    log_in(client, "wang")
+    client.get("/?lang=en")
+    page = client.get("/f/c/testyard/phases").get_data(as_text=True)
+    token = hidden_fields(page)["csrf_token"]
+    assert 'aria-current="step"' in page and "Needs survey" in page
+    # Wrong dates: refused, nothing saved.
+    today = local_today()
+    bad = client.post(
+        "/f/c/testyard/phases",
+        data={
+            "csrf_token": token,
+            "starts-works": "2026-05-02",
+            "ends-works": "2026-05-01",
+            "starts-plan": "someday",
+        },
+    )
+    assert bad.status_code == 400
+    text = bad.get_data(as_text=True)
+    assert "cannot end before it starts" in text and "Type the dates as" in text
+    assert session.exec(select(PhaseDates)).all() == []
+    good = client.post(
+        "/f/c/testyard/phases",
+        data={"csrf_token": token, "starts-works": (today + timedelta(days=60)).isoformat()},
+    )
+    assert good.status_code == 303
+    assert (
+        client.post(
+            "/f/c/testyard/phases/move", data={"csrf_token": token, "phase": "nonsense"}
+        ).status_code
+        == 303
+    )
+    assert "Choose a phase" in client.get("/f/c/testyard/phases").get_data(as_text=True)
+    moved = client.post("/f/c/testyard/phases/move", data={"csrf_token": token, "phase": "plan"})
+    assert moved.status_code == 303
+    session.expire_all()
+    assert session.exec(select(Compound.phase).where(Compound.code == "testyard")).one() == "plan"
+    assert "phases.move" in session.exec(select(AuditEvent.action)).all()
+    # Residents see where it stands and what comes next.
+    landing = app.test_client().get("/c/testyard?lang=en").get_data(as_text=True)
+    current = re.search(r'aria-current="step">(.*?)</li>', landing, re.S)
+    assert current is not None and "Drafting the plan" in current[1]
+    assert "The plan is posted; residents comment or object." in landing
+    # A planner reads; a facilitator of another compound cannot move it.
+    for username, status in (("zhou", 403), ("li", 403)):
+        other_client = app.test_client()
+        log_in(other_client, username)
+        token = hidden_fields(other_client.get("/account/password").get_data(as_text=True))[
+            "csrf_token"
+        ]
+        response = other_client.post(
+            "/f/c/testyard/phases/move", data={"csrf_token": token, "phase": "works"}
+        )
+        assert response.status_code == status
+    planner = app.test_client()
+    log_in(planner, "zhou")
+    assert planner.get("/f/c/testyard/phases").status_code == 200
+    session.expire_all()
+    assert session.exec(select(Compound.phase).where(Compound.code == "testyard")).one() == "plan"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -71,7 +72,7 @@ def _row(session: Session, compound: Compound, phase: Phase) -> PhaseDates:
 def set_dates(
     session: Session,
     compound: Compound,
-    dates: dict[Phase, tuple[date | None, date | None]],
+    dates: Mapping[Phase, tuple[date | None, date | None]],
 ) -> None:
     """Set the phases' planned dates; flush. Raises PhaseError if a phase ends before it starts."""
     for phase, (starts_on, ends_on) in dates.items():

@@ -18,6 +18,7 @@ from consult.models import (
     Compound,
     District,
     Household,
+    Phase,
     Role,
     Survey,
     SurveyMode,
@@ -29,6 +30,7 @@ from consult.models import (
 from consult.models._base import row_id
 from consult.services.accounts import create_account
 from consult.services.ballots import Answers, submit_ballot
+from consult.services.phases import set_dates
 from consult.services.places import household_label
 from consult.services.publications import default_comments_until, publish
 from consult.services.surveys import local_today, offer_whole_catalog
@@ -274,3 +276,13 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
         comments_until=default_comments_until(today),
         today=today,
     )
+    # The cycle ahead, with the dates residents can expect.
+    for compound in compounds.values():
+        planned = {
+            Phase.NEEDS: (today - timedelta(days=10), today + timedelta(days=30)),
+            Phase.PLAN: (today + timedelta(days=31), today + timedelta(days=60)),
+            Phase.NOTICE: (today + timedelta(days=61), today + timedelta(days=68)),
+            Phase.CONSENT: (today + timedelta(days=69), today + timedelta(days=90)),
+            Phase.WORKS: (today + timedelta(days=120), today + timedelta(days=300)),
+        }
+        set_dates(session, compound, planned)

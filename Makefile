@@ -52,6 +52,8 @@ bench: translations
 	$(BIN)/python bench/tally_bench.py
 	$(BIN)/python bench/codes_bench.py
 	$(BIN)/python bench/serve_bench.py && $(BIN)/python bench/city_bench.py
+	$(BIN)/python bench/export_bench.py
+	$(BIN)/python bench/pages_bench.py
 
 # Refresh the .pot and merge new strings into the catalogues (for developers).
 extract: $(BIN)/consult

@@ -96,9 +96,7 @@ def bare(engine: Any, statements: list[tuple[str, Any]]) -> Callable[[], None]:
 
 
 def run(name: str, url: str) -> list[tuple[str, float]]:
-    app = create_app(
-        {"SECRET_KEY": "bench", "DATABASE_URL": url, "RATELIMIT_ENABLED": False}
-    )
+    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "RATELIMIT_ENABLED": False})
     results = []
     with app.app_context():
         engine = get_engine()
@@ -106,7 +104,11 @@ def run(name: str, url: str) -> list[tuple[str, float]]:
         with Session(engine) as session:
             seed_city(session, seed=2026)
             create_account(
-                session, username="planner", password=PASSWORD, role=Role.PLANNER, display_name="规划"
+                session,
+                username="planner",
+                password=PASSWORD,
+                role=Role.PLANNER,
+                display_name="规划",
             )
             session.commit()
             biggest = session.exec(

@@ -323,8 +323,10 @@ def init_app(app: Flask) -> None:
     ):
         app.cli.add_command(command)
     from consult.city_cli import seed_city_command
+    from consult.export_cli import export_command
 
     app.cli.add_command(seed_city_command)
+    app.cli.add_command(export_command)
     try:
         from consult.tally_cli import tally_command
     except ImportError:  # pragma: no cover - only while the engine's CLI is missing

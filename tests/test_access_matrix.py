@@ -111,6 +111,7 @@ def sample_args(rule: Any, world: dict[str, Any]) -> dict[str, Any]:
         "meeting_code": world["meeting"].code,
         "token": "0" * 32,
         "kind": "xlsx",
+        "table": "ballots",
     }
     return {name: values[name] for name in rule.arguments}
 

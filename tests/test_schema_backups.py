@@ -19,7 +19,6 @@ from consult.schema import UnversionedSchema, current_revision, stamp, upgrade
 from consult.services.seed import seed_demo
 from tests.conftest import head_revision
 
-
 HEAD = head_revision()
 
 

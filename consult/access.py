@@ -38,6 +38,8 @@ class Access:
     roles: frozenset[Role]
     #: "read" or "run" a compound named by the route's `code`; None when no compound.
     compound: str | None = None
+    #: Whole-city matters (the catalogue's costs): a planner must read the whole city.
+    city: bool = False
 
     @property
     def public(self) -> bool:
@@ -54,11 +56,14 @@ def public(view: F) -> F:
     return view
 
 
-def requires(*roles: Role, compound: str | None = None) -> Callable[[F], F]:
-    """Declare and enforce the roles (and the compound right) a route needs."""
+def requires(*roles: Role, compound: str | None = None, city: bool = False) -> Callable[[F], F]:
+    """Declare and enforce the roles (and the compound right) a route needs.
+
+    `city=True` admits a planner only when the account reads the whole city.
+    """
     if compound not in (None, "read", "run"):
         raise ValueError(f"compound must be 'read' or 'run', not {compound!r}")
-    access = Access(frozenset(roles or ALL_ROLES), compound)
+    access = Access(frozenset(roles or ALL_ROLES), compound, city)
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -67,6 +72,12 @@ def requires(*roles: Role, compound: str | None = None) -> Callable[[F], F]:
                 return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
             account: Account = current_user._get_current_object()
             if account.role not in access.roles:
+                abort(403)
+            if (
+                access.city
+                and account.role == Role.PLANNER
+                and accounts.district_ids(get_session(), account)
+            ):
                 abort(403)
             if access.compound is not None:
                 place = current_compound(kwargs.get("code", ""))
@@ -103,7 +114,7 @@ def current_compound(code: str) -> Compound:
 @login_manager.user_loader  # type: ignore[untyped-decorator]
 def _load_account(key: str) -> Account | None:
     account_id = key.partition(":")[0]
-    if not account_id.isdigit():
+    if not (account_id.isascii() and account_id.isdecimal()):
         return None
     account = get_session().get(Account, int(account_id))
     if account is None or not account.active or account.get_id() != key:

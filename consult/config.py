@@ -62,4 +62,4 @@ def _typed(value: str) -> Any:
         return True
     if lowered in _FALSE:
         return False
-    return int(lowered) if lowered.isdigit() else value
+    return int(lowered) if lowered.isascii() and lowered.isdecimal() else value

@@ -117,7 +117,10 @@ class Tally:
 
 def _area(value: Decimal | float | int) -> Fraction:
     # Through the decimal string, so that 68.1 m² is 681/10, not a binary float.
-    return Fraction(Decimal(str(value)))
+    area = Decimal(str(value))
+    if not area.is_finite() or area < 0:
+        raise ValueError(f"a floor area must be a finite number >= 0, not {value!r}")
+    return Fraction(area)
 
 
 def decide(owners: Iterable[Owner], rule: Rule) -> Tally:

@@ -125,6 +125,8 @@ def expected(access: Access, person: str) -> str:
     role = Role(PEOPLE[person][0])  # type: ignore[index]
     if role not in access.roles:
         return "refuse"
+    if access.city and person == "district planner elsewhere":
+        return "refuse"
     if access.compound is None or role == Role.ADMIN:
         return "allow"
     if role == Role.PLANNER:

@@ -127,3 +127,13 @@ def test_unknown_areas_and_empty_scopes_decide_nothing() -> None:
     assert tally.outcome == Outcome.AREA_UNKNOWN and tally.unknown_area == 1
     empty = decide([], RULES[Kind.ORDINARY])
     assert empty.outcome == Outcome.NO_QUORUM and empty.owners == 0
+
+
+def test_impossible_areas_are_refused() -> None:
+    for bad in (-1, float("nan"), float("inf")):
+        try:
+            decide([Owner(bad, FOR)], RULES[Kind.ORDINARY])
+        except ValueError as error:
+            assert "floor area" in str(error)
+        else:
+            raise AssertionError(f"{bad} was accepted")

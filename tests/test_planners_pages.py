@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
-from consult.models import AuditEvent, CatalogItem, Compound
+from consult.models import AuditEvent, CatalogItem, Compound, Household
 from tests.conftest import hidden_fields
 from tests.factories import create_compound, create_district, create_user, log_in, open_survey
 from tests.test_city_tally import answer
@@ -112,6 +112,7 @@ def test_the_city_page_compares_filters_and_sorts(
     assert html.index("西院小区") < html.index("东院小区")
     # Bad parameters: a clear 404 for unknown names, defaults for unknown sorts.
     assert client.get("/p/?item=nothing").status_code == 404
+    assert client.get("/p/?item=" + "x" * 500).status_code == 404
     assert client.get("/p/?district=nowhere").status_code == 404
     assert client.get("/p/?sort=%00&dir=sideways").status_code in (200, 400)
     assert client.get("/p/?sort=bogus&dir=sideways").status_code == 200
@@ -174,7 +175,7 @@ def test_budget_and_costs_select_within_the_budget(
     assert response.status_code == 303
     session.expire_all()
     assert session.get(CatalogItem, "parking").cost == 300_000  # type: ignore[union-attr]
-    for bad in ("-5", "1e9", "3000000000", "三百万"):
+    for bad in ("-5", "1e9", "3000000000", "三百万", "①", "²"):
         response = client.post("/p/c/east/budget", data={"csrf_token": token, "budget": bad})
         assert response.status_code == 303
         assert "Type the budget in whole yuan" in client.get("/p/c/east").get_data(as_text=True)
@@ -197,3 +198,54 @@ def test_residents_pages_never_load_plotly(
     for url in ("/", "/c/east", "/c/east/survey", "/c/east/results", "/h", "/r"):
         html = client.get(url).get_data(as_text=True)
         assert "plotly" not in html.lower(), url
+
+
+def test_costs_are_the_citys_and_own_items_filter_the_city(
+    app: Flask, session: Session, city: dict[str, Any]
+) -> None:
+    from consult.models import Category
+    from consult.services.surveys import current_survey, offer_items, offered_items
+
+    own = CatalogItem(
+        id="east-gate",
+        category=Category.BASIC,
+        name_zh="东门",
+        name_en="East gate",
+        compound_id=city["east"].id,
+    )
+    session.add(own)
+    survey = current_survey(session, city["east"])
+    assert survey is not None
+    offer_items(session, survey, [*offered_items(session, survey), own])
+    session.commit()
+    for home in session.exec(
+        select(Household).where(Household.compound_id == city["east"].id)
+    ).all()[10:16]:
+        answer(session, survey, home, ["east-gate"])
+    create_user(session, "zhou", "planner")
+    create_user(session, "xi", "planner", districts=[city["weicheng"]])
+    zhou = as_user(app, "zhou")
+    html = zhou.get("/p/?item=east-gate").get_data(as_text=True)
+    assert "1 compounds where" in html and "东院小区" in html
+    assert "East gate" in zhou.get("/p/demand").get_data(as_text=True)
+    # A district planner reads the costs but cannot change the city's.
+    xi = as_user(app, "xi")
+    page = xi.get("/p/costs").get_data(as_text=True)
+    assert "for the whole city" in page and "disabled" in page
+    token = hidden_fields(page)["csrf_token"]
+    refused = xi.post("/p/costs", data={"csrf_token": token, "cost-parking": "1"})
+    assert refused.status_code == 403
+    # A form without some items leaves their costs alone.
+    parking = session.get(CatalogItem, "parking")
+    assert parking is not None
+    parking.cost = 123_000
+    session.add(parking)
+    session.commit()
+    token = hidden_fields(zhou.get("/p/costs").get_data(as_text=True))["csrf_token"]
+    assert (
+        zhou.post("/p/costs", data={"csrf_token": token, "cost-gas_pipeline": "5"}).status_code
+        == 303
+    )
+    session.expire_all()
+    assert session.get(CatalogItem, "parking").cost == 123_000  # type: ignore[union-attr]
+    assert session.get(CatalogItem, "gas_pipeline").cost == 5  # type: ignore[union-attr]

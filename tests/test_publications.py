@@ -92,6 +92,7 @@ def test_publish_freezes_what_residents_read(session: Session, client: FlaskClie
     assert "6 of 24 households answered." in first and "This is an earlier version." in first
     assert client.get("/c/testyard/results?v=3").status_code == 404
     assert client.get("/c/testyard/results?v=x").status_code == 404
+    assert client.get("/c/testyard/results?v=²").status_code == 404  # a digit to isdigit()
     versions = session.exec(select(Publication.version).order_by(Publication.version)).all()
     assert versions == [1, 2]
     events = session.exec(select(AuditEvent.action)).all()
@@ -140,3 +141,33 @@ def test_only_those_who_run_the_compound_publish(session: Session, app: Flask) -
         assert client.get("/f/c/testyard/publish").status_code == 403
         assert publish_refused(client)
     assert session.exec(select(Publication)).all() == []
+
+
+def test_only_published_meetings_go_public_on_their_local_day(session: Session) -> None:
+    from datetime import UTC, datetime
+
+    from consult.models import ActionItem, Meeting, MeetingStatus, Party
+    from consult.services.publications import snapshot
+
+    compound, homes = create_compound(session)
+    survey = open_survey(session, compound)
+    answered(session, survey, homes, 5)
+    for code, status, what in (
+        ("pub1", MeetingStatus.PUBLISHED, "修楼道灯"),
+        ("plan1", MeetingStatus.PLANNED, "草稿事项"),
+    ):
+        meeting = Meeting(
+            compound_id=compound.id or 0,
+            code=code,
+            title=f"议事会 {code}",
+            # 23:30 UTC is 07:30 the next morning in the compounds' time zone.
+            starts_at=datetime(2026, 11, 20, 23, 30, tzinfo=UTC),
+            status=status,
+        )
+        session.add(meeting)
+        session.flush()
+        session.add(ActionItem(meeting_id=meeting.id or 0, what=what, owner=Party.PROPERTY_COMPANY))
+    session.commit()
+    content = snapshot(session, compound, survey, local_today())
+    assert content["minutes"] == [{"code": "pub1", "title": "议事会 pub1", "date": "2026-11-21"}]
+    assert [action["what"] for action in content["actions"]] == ["修楼道灯"]

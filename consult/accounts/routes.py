@@ -239,6 +239,8 @@ def _keeps_an_admin(account: Account, role: Role, active: bool) -> bool:
 @requires(Role.ADMIN)
 def audit_log() -> Page:
     before = request.args.get("before", "")
-    older_than = int(before) if before.isdigit() and len(before) <= 9 else None
+    older_than = (
+        int(before) if before.isascii() and before.isdecimal() and len(before) <= 9 else None
+    )
     events = audit.recent(get_session(), before=older_than)
     return render_template("accounts/audit.html", events=events)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlmodel import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from consult.access import current_compound, requires
 from consult.db import get_session
 from consult.facilitators import bp
 from consult.facilitators.forms import PublishForm
-from consult.models import Role
+from consult.models import Compound, Publication, Role, Survey
 from consult.services import audit, publications, surveys
-from consult.services.results import public_results
+from consult.services.ballots import commit_with_retry
 
 Page = str | tuple[str, int] | BaseResponse
 
@@ -39,15 +42,10 @@ def publish(code: str) -> Page:
             form.comments_until.errors = [_("The last day for objections cannot be in the past.")]
         else:
             try:
-                publication = publications.publish(
+                # Two clicks at once collide on the version number: the second runs again.
+                publication = commit_with_retry(
                     session,
-                    place,
-                    survey,
-                    current_user,
-                    contact=form.contact.data,
-                    comments_until=form.comments_until.data,
-                    today=today,
-                    minimum=minimum,
+                    lambda: _publish(session, place, survey, form, today, minimum),
                 )
             except publications.NotEnoughAnswers:
                 refused = True
@@ -59,24 +57,46 @@ def publish(code: str) -> Page:
                     "error",
                 )
             else:
-                audit.record(
-                    session,
-                    current_user,
-                    "results.publish",
-                    f"compound:{code}",
-                    version=publication.version,
-                )
-                session.commit()
                 flash(
                     _("Published: residents now see version %(v)d.", v=publication.version), "info"
                 )
                 return redirect(url_for("facilitators.publish", code=code), 303)
-    live = public_results(session, place, survey, minimum=minimum) if survey else None
+    preview = (
+        publications.snapshot(session, place, survey, today, minimum=minimum) if survey else None
+    )
     return render_template(
         "facilitators/publish.html",
         compound=place,
         survey=survey,
-        live=live,
+        preview=preview,
         history=history,
         form=form,
     ), (400 if form.errors or refused else 200)
+
+
+def _publish(
+    session: Session,
+    place: Compound,
+    survey: Survey,
+    form: PublishForm,
+    today: date,
+    minimum: int,
+) -> Publication:
+    publication = publications.publish(
+        session,
+        place,
+        survey,
+        current_user,
+        contact=form.contact.data,
+        comments_until=form.comments_until.data,
+        today=today,
+        minimum=minimum,
+    )
+    audit.record(
+        session,
+        current_user,
+        "results.publish",
+        f"compound:{place.code}",
+        version=publication.version,
+    )
+    return publication

@@ -21,7 +21,7 @@ from consult.db import get_session
 from consult.models import Compound, District, Role
 from consult.models._base import row_id
 from consult.planners import bp
-from consult.services import audit
+from consult.services import accounts, audit
 from consult.services.export_files import XLSX_TYPE, csv_chunks, write_xlsx
 from consult.services.exports import (
     TABLES,
@@ -161,8 +161,11 @@ def _city_scope() -> tuple[list[int], str, str]:
     district: District | None = None
     if asked:
         district = district_by_code(session, asked)
-        if district is None:
-            abort(404)
+        scope = accounts.district_ids(session, current_user)
+        if district is None or (
+            current_user.role == Role.PLANNER and scope and district.id not in scope
+        ):
+            abort(404)  # as the pages say of a district the planner does not read
     ids = visible_ids(session, current_user, district)
     if district is None:
         return ids, "city", "consult-city"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response as BaseResponse
 
 import consult.tally as engine
@@ -71,8 +72,11 @@ def city() -> Page:
         ).all()
     }
     item = request.args.get("item", "")
-    if item and item not in names:
-        abort(404)
+    if item and item not in names:  # a compound's own item
+        own = session.get(CatalogItem, item[:60])
+        if own is None:
+            abort(404)
+        names[own.id] = _item_name(own)
     rows = dashboards.compound_rows(session, compounds, dashboards.survey_counts(session))
     if item:
         rows = [row for row in rows if item in row.top]
@@ -86,6 +90,7 @@ def city() -> Page:
         if sort not in dashboards.SORTS:
             sort = "district"
         rows.sort(key=dashboards.SORTS[sort], reverse=descending)
+    choices = dict(names)  # the filter offers the catalogue (and the item asked for)
     missing = {i for row in rows for i in row.top} - names.keys()
     if missing:  # the compounds' own items
         for extra in session.exec(select(CatalogItem).where(col(CatalogItem.id).in_(missing))):
@@ -103,6 +108,7 @@ def city() -> Page:
         rows=rows,
         totals=totals,
         names=names,
+        choices=choices,
         districts=_districts(),
         district=district,
         item=item,
@@ -170,8 +176,14 @@ def compound(code: str) -> Page:
     entries = menu["items"]
     names = {item["id"]: _item_name_of(item) for item in document["items"]}
     coverage = compound_coverage(session, place, survey)
+    # Counted as the menu counts (verified ballots only where the survey asks for codes).
+    counted = Counter(
+        ballot["building"]
+        for ballot in document["ballots"]
+        if ballot.get("verified") or not verified_only
+    )
     buildings = [
-        (number, sum(u.answered for u in units), sum(u.total for u in units))
+        (number, counted.get(number, 0), sum(u.total for u in units))
         for number, units in coverage.buildings()
     ]
     segments = dashboards.segment_support(document, menu, verified_only=verified_only)
@@ -233,7 +245,7 @@ def _item_name_of(item: dict[str, Any]) -> str:
 def _amount(text: str) -> int | None:
     """Read a whole amount of yuan (commas and spaces allowed); None if unreadable."""
     cleaned = text.replace(",", "").replace("，", "").replace(" ", "").strip()
-    if not cleaned.isdigit() or len(cleaned) > 10:
+    if not (cleaned.isascii() and cleaned.isdecimal()) or len(cleaned) > 10:
         return None
     value = int(cleaned)
     return value if value <= MAX_AMOUNT else None
@@ -259,40 +271,57 @@ def budget(code: str) -> Page:
     return redirect(url_for("planners.compound", code=code), 303)
 
 
-@bp.route("/costs", methods=["GET", "POST"])
+@bp.get("/costs")
 @requires(*PLAN)
 def costs() -> Page:
+    return _costs_page({})
+
+
+@bp.post("/costs")
+@requires(*PLAN, city=True)  # the catalogue's costs are the city's, not a district's
+def save_costs() -> Page:
     session = get_session()
-    items = list(
+    items = _catalogue(session)
+    errors: dict[str, str] = {}
+    changed = {}
+    for item in items:
+        key = f"cost-{item.id}"
+        if key not in request.form:  # not on the form sent: left as it is
+            continue
+        text = request.form[key]
+        if not text.strip():
+            value = None
+        elif (value := _amount(text)) is None:
+            errors[item.id] = text
+            continue
+        if value != item.cost:
+            changed[item.id] = value
+    if errors:
+        flash(_("Type each cost in whole yuan, e.g. 450000; nothing was saved."), "error")
+        return _costs_page(errors)
+    for item in items:
+        if item.id in changed:
+            item.cost = changed[item.id]
+            session.add(item)
+    audit.record(session, current_user, "catalog.costs", "catalog", items=len(changed))
+    session.commit()
+    flash(_("Saved."), "info")
+    return redirect(url_for("planners.costs"), 303)
+
+
+def _catalogue(session: Session) -> list[CatalogItem]:
+    return list(
         session.exec(
             select(CatalogItem)
             .where(col(CatalogItem.compound_id).is_(None))
             .order_by(col(CatalogItem.position))
         ).all()
     )
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        changed = {}
-        for item in items:
-            text = request.form.get(f"cost-{item.id}", "")
-            if not text.strip():
-                value = None
-            elif (value := _amount(text)) is None:
-                errors[item.id] = text
-                continue
-            if value != item.cost:
-                changed[item.id] = value
-        if errors:
-            flash(_("Type each cost in whole yuan, e.g. 450000; nothing was saved."), "error")
-        else:
-            for item in items:
-                if item.id in changed:
-                    item.cost = changed[item.id]
-                    session.add(item)
-            audit.record(session, current_user, "catalog.costs", "catalog", items=len(changed))
-            session.commit()
-            flash(_("Saved."), "info")
-            return redirect(url_for("planners.costs"), 303)
-    return render_template("planners/costs.html", items=items, errors=errors), (
-        400 if errors else 200
-    )
+
+
+def _costs_page(errors: dict[str, str]) -> Page:
+    session = get_session()
+    may_edit = current_user.role == Role.ADMIN or not accounts.district_ids(session, current_user)
+    return render_template(
+        "planners/costs.html", items=_catalogue(session), errors=errors, may_edit=may_edit
+    ), (400 if errors else 200)

@@ -175,4 +175,4 @@ def picker_options(layout: list[BuildingUnits]) -> dict[str, list[str]]:
 
 def _natural(text: str) -> tuple[int, str]:
     """Sort "10" after "9", keep non-numbers last."""
-    return (int(text), "") if text.isdigit() else (10**9, text)
+    return (int(text), "") if text.isascii() and text.isdecimal() else (10**9, text)

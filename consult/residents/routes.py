@@ -359,7 +359,7 @@ def results(code: str) -> Page:
     compound = current_compound(code)
     survey = surveys.current_survey(session, compound)
     version = request.args.get("v", "")
-    if version and not (version.isdigit() and len(version) < 6):
+    if version and not (version.isascii() and version.isdecimal() and len(version) < 6):
         abort(404)
     publication = publications.published(session, compound, int(version) if version else None)
     if version and publication is None:

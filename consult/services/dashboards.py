@@ -258,13 +258,15 @@ def compound_rows(
             )
         ).all()
     }
-    published = dict(
-        session.exec(
-            select(Publication.compound_id, func.max(Publication.published_at))
-            .where(col(Publication.compound_id).in_(ids))
-            .group_by(col(Publication.compound_id))
-        ).all()
-    )
+    # Published results of the current survey (an earlier survey's do not count).
+    published: dict[int, datetime] = {}
+    for compound_id, of_survey, published_at in session.exec(
+        select(Publication.compound_id, Publication.survey_id, func.max(Publication.published_at))
+        .where(col(Publication.compound_id).in_(ids))
+        .group_by(col(Publication.compound_id), col(Publication.survey_id))
+    ).all():
+        if surveys.get(compound_id, (None, None))[0] == of_survey:
+            published[compound_id] = published_at
     day = today or local_today()
     actions: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for compound_id, due_on in session.execute(

@@ -34,6 +34,7 @@ from consult.models import (
     Meeting,
     Survey,
     SurveyItem,
+    SurveyMode,
     Unit,
 )
 from consult.services.accounts import visible_compounds
@@ -104,6 +105,8 @@ def _compound_rows(session: Session, ids: Collection[int]) -> Iterator[Row]:
                 col(Ballot.is_current),
                 col(Ballot.survey_id).in_(current),
                 in_scope(Survey.compound_id, ids),
+                # As the tally counts: a survey by household codes only counts verified ballots.
+                sa.or_(col(Survey.mode) != SurveyMode.CODES, col(Ballot.verified)),
             )
             .group_by(col(Ballot.survey_id))
         ).all()
@@ -326,10 +329,10 @@ def _ballot_rows(
         first = rows[0]
         on_menu = offered.get(first.survey_id, set())
         chosen = [(r.rank, r.item_id) for r in rows if r.item_id in on_menu]
-        priorities: list[str | None] = [None] * depth
-        for rank, item in chosen:
-            if rank is not None and 1 <= rank <= depth:
-                priorities[rank - 1] = item
+        # Priorities in rank order among the items still offered, as the tally reads them.
+        ranked = sorted((rank, item) for rank, item in chosen if rank is not None)
+        priorities: list[str | None] = [item for _, item in ranked][:depth]
+        priorities += [None] * (depth - len(priorities))
         values: Row = (
             first.code,
             first.label,

@@ -240,7 +240,7 @@ def _unit(session: Session, compound: Compound, building_no: str, unit_no: str) 
 
 
 def _position(number: str) -> int:
-    return int(number) if number.isdigit() else 10_000
+    return int(number) if number.isascii() and number.isdecimal() else 10_000
 
 
 def _free_compound_code(session: Session, reserved: set[str]) -> str:

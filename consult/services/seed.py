@@ -149,7 +149,7 @@ def add_building(
     session: Session, compound: Compound, number: str, *, units: int, floors: int, per_floor: int
 ) -> list[Household]:
     """Add a building of `units` units, `floors` floors and `per_floor` rooms a floor; flush."""
-    position = int(number) if number.isdigit() else 10_000
+    position = int(number) if number.isascii() and number.isdecimal() else 10_000
     building = Building(compound_id=row_id(compound.id), number=number, position=position)
     session.add(building)
     session.flush()

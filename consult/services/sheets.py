@@ -233,8 +233,9 @@ def _number(text: str, *suffixes: str) -> str:
     """Return "3" for "3号楼" or "3", keeping other names as they are."""
     text = text.strip()
     for suffix in suffixes:
-        if text.endswith(suffix) and text[: -len(suffix)].strip().isdigit():
-            return text[: -len(suffix)].strip()
+        number = text[: -len(suffix)].strip()
+        if text.endswith(suffix) and number.isascii() and number.isdecimal():
+            return number
     return text
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask_babel import lazy_gettext as _l
 
 from consult.catalog import CATEGORIES
@@ -144,8 +144,17 @@ NAMES = {
 
 
 def name_of(kind: str, code: object) -> str:
-    """Return the translated name of a stored code (the code itself if unknown)."""
-    return str(NAMES[kind].get(str(code), code))
+    """Return the translated name of a stored code (the code itself if unknown).
+
+    Translated once per request and kind: a city page names hundreds of rows.
+    """
+    if not has_app_context():
+        return str(NAMES[kind].get(str(code), code))
+    names: dict[tuple[str, str], str] = g.setdefault("translated_names", {})
+    key = (kind, str(code))
+    if key not in names:
+        names[key] = str(NAMES[kind].get(key[1], code))
+    return names[key]
 
 
 def explained(kind: str, reason: str, detail: str = "") -> str:

@@ -93,23 +93,27 @@ def survey_counts(session: Session) -> dict[int, SurveyCounts]:
     """
     current = current_surveys()
     counts: dict[int, SurveyCounts] = defaultdict(SurveyCounts)
-    for survey_id, ballots, elderly, children in session.execute(
-        _counted(
-            sa.select(
-                col(Ballot.survey_id),
-                func.count(),
-                func.sum(sa.case((col(Ballot.elderly), 1), else_=0)),
-                func.sum(sa.case((col(Ballot.children), 1), else_=0)),
-            ),
-            current,
-        ).group_by(col(Ballot.survey_id))
+    for survey_id, ballots, elderly, children in (
+        session.connection()
+        .execute(
+            _counted(
+                sa.select(
+                    col(Ballot.survey_id),
+                    func.count(),
+                    func.sum(sa.case((col(Ballot.elderly), 1), else_=0)),
+                    func.sum(sa.case((col(Ballot.children), 1), else_=0)),
+                ),
+                current,
+            ).group_by(col(Ballot.survey_id))
+        )
+        .all()
     ):
         counts[survey_id] = SurveyCounts(int(ballots), int(elderly or 0), int(children or 0))
 
     offered = offered_items(session, current)
     shifted: set[int] = set()
-    for survey_id, item_id, approved, borda, elderly, children in session.execute(
-        _item_sums(_approvals(current, col(BallotItem.rank)))
+    for survey_id, item_id, approved, borda, elderly, children in (
+        session.connection().execute(_item_sums(_approvals(current, col(BallotItem.rank)))).all()
     ):
         if item_id in offered.get(survey_id, ()):
             counts[survey_id].items[item_id] = ItemCount(
@@ -127,10 +131,14 @@ def survey_counts(session: Session) -> dict[int, SurveyCounts]:
 def offered_items(session: Session, surveys: Any) -> dict[int, set[str]]:
     """Return the items each of the surveys (ids or a subquery) offers."""
     offered: dict[int, set[str]] = defaultdict(set)
-    for survey_id, item_id in session.execute(
-        sa.select(col(SurveyItem.survey_id), col(SurveyItem.item_id)).where(
-            col(SurveyItem.survey_id).in_(surveys)
+    for survey_id, item_id in (
+        session.connection()
+        .execute(
+            sa.select(col(SurveyItem.survey_id), col(SurveyItem.item_id)).where(
+                col(SurveyItem.survey_id).in_(surveys)
+            )
         )
+        .all()
     ):
         offered[survey_id].add(item_id)
     return offered
@@ -192,8 +200,8 @@ def _recount_positions(
     )
     for survey_id in surveys:
         counts[survey_id].items.clear()
-    for survey_id, item_id, approved, borda, elderly, children in session.execute(
-        _item_sums(approvals)
+    for survey_id, item_id, approved, borda, elderly, children in (
+        session.connection().execute(_item_sums(approvals)).all()
     ):
         counts[survey_id].items[item_id] = ItemCount(
             int(approved), int(borda or 0), int(elderly or 0), int(children or 0)
@@ -269,11 +277,15 @@ def compound_rows(
             published[compound_id] = published_at
     day = today or local_today()
     actions: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for compound_id, due_on in session.execute(
-        sa.select(col(Meeting.compound_id), col(ActionItem.due_on))
-        .join(Meeting, col(Meeting.id) == ActionItem.meeting_id)
-        .where(col(ActionItem.status) != ActionStatus.DONE, col(Meeting.compound_id).in_(ids))
-    ).all():
+    for compound_id, due_on in (
+        session.connection()
+        .execute(
+            sa.select(col(Meeting.compound_id), col(ActionItem.due_on))
+            .join(Meeting, col(Meeting.id) == ActionItem.meeting_id)
+            .where(col(ActionItem.status) != ActionStatus.DONE, col(Meeting.compound_id).in_(ids))
+        )
+        .all()
+    ):
         actions[compound_id][0] += 1
         if due_on is not None and due_on < day:
             actions[compound_id][1] += 1

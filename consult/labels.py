@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, g, has_app_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from consult.catalog import CATEGORIES
@@ -150,10 +151,10 @@ def name_of(kind: str, code: object) -> str:
     """
     if not has_app_context():
         return str(NAMES[kind].get(str(code), code))
-    names: dict[tuple[str, str], str] = g.setdefault("translated_names", {})
-    key = (kind, str(code))
+    names: dict[tuple[str, str, str], str] = g.setdefault("translated_names", {})
+    key = (str(get_locale()), kind, str(code))  # force_locale may switch within a context
     if key not in names:
-        names[key] = str(NAMES[kind].get(key[1], code))
+        names[key] = str(NAMES[kind].get(key[2], code))
     return names[key]
 
 

@@ -176,3 +176,7 @@ def test_the_seeded_city(session: Session) -> None:
     menus = city_menus(session)
     assert len(menus) == 466
     assert menus == one_by_one(session)
+    # The planners' city page orders every compound as these menus do (one aggregate query).
+    from tests.test_dashboards import check_rows_against_menus
+
+    check_rows_against_menus(session, menus)

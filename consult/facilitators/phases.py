@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from consult.access import current_compound, requires
 from consult.db import get_session
 from consult.facilitators import bp
+from consult.labels import name_of
 from consult.models import PHASES, Phase, Role
 from consult.services import accounts, audit, phases, surveys
 
@@ -90,11 +91,5 @@ def move_phase(code: str) -> Page:
         session, current_user, "phases.move", f"compound:{code}", left=str(left), to=str(phase)
     )
     session.commit()
-    flash(_("The compound is now in the phase: %(phase)s.", phase=_phase_name(phase)), "info")
+    flash(_("The compound is now in the phase: %(phase)s.", phase=name_of("cycle", phase)), "info")
     return redirect(url_for("facilitators.compound_phases", code=code), 303)
-
-
-def _phase_name(phase: Phase) -> str:
-    from consult.labels import name_of
-
-    return name_of("cycle", phase)

@@ -25,7 +25,7 @@ from consult.facilitators import bp
 from consult.models import Compound, Household, Role, SurveyMode
 from consult.services import accounts, audit, codes, places, surveys
 from consult.services.ballots import commit_with_retry
-from consult.services.tallies import METHODS, compound_menu
+from consult.services.tallies import METHODS, compound_menu, menu_options
 from consult.urls import public_url
 
 Page = str | tuple[str, int] | BaseResponse
@@ -84,10 +84,9 @@ def menu(code: str) -> Page:
     survey = surveys.current_survey(session, place)
     if survey is None:
         abort(404)
-    method = request.args.get("method", "approval")
-    if method not in METHODS:
-        method = "approval"
-    verified_only = request.args.get("verified") == "1" or survey.mode == SurveyMode.CODES
+    method, verified_only = menu_options(
+        survey, request.args.get("method", ""), request.args.get("verified", "")
+    )
     result = compound_menu(session, place, survey, method=method, verified_only=verified_only)
     names = {item.id: item for item in surveys.offered_items(session, survey)}
     return render_template(

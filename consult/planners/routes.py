@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import Session, col, select
@@ -16,11 +17,10 @@ from consult import charts
 from consult.access import current_compound, requires
 from consult.db import get_session
 from consult.labels import name_of
-from consult.models import CatalogItem, District, Role, SurveyMode
+from consult.models import CatalogItem, District, Role
 from consult.planners import bp
 from consult.services import accounts, audit, dashboards, meetings, places, publications, surveys
-from consult.services.coverage import compound_coverage
-from consult.services.tallies import METHODS, ballots_document
+from consult.services.tallies import METHODS, ballots_document, menu_options
 
 Page = str | tuple[str, int] | BaseResponse
 PLAN = (Role.ADMIN, Role.PLANNER)
@@ -37,34 +37,36 @@ def _districts() -> list[District]:
     return list(session.exec(query).all())
 
 
-def _scope() -> tuple[list[Any], District | None]:
-    """Return the visible compounds, narrowed to ?district= when given, and that district."""
+def _scope() -> tuple[list[Any], District | None, list[District]]:
+    """Return the visible compounds (narrowed to ?district= when given), that district,
+    and the districts the user may look at."""
     session = get_session()
     compounds = accounts.visible_compounds(session, current_user)
+    districts = _districts()
     code = request.args.get("district", "")
     if not code:
-        return compounds, None
-    district = next((d for d in _districts() if d.code == code), None)
+        return compounds, None, districts
+    district = next((d for d in districts if d.code == code), None)
     if district is None:
         abort(404)
-    return [c for c in compounds if c.district_id == district.id], district
+    return [c for c in compounds if c.district_id == district.id], district, districts
 
 
 def _item_name(item: Any) -> str:
-    return str(item.name_en if _english() else item.name_zh)
-
-
-def _english() -> bool:
-    from flask_babel import get_locale
-
-    return str(get_locale()).startswith("en")
+    """The item's name in the page's language (a catalogue row or a document's item)."""
+    zh, en = (
+        (item["name_zh"], item["name_en"])
+        if isinstance(item, dict)
+        else (item.name_zh, item.name_en)
+    )
+    return str(en if str(get_locale()).startswith("en") else zh)
 
 
 @bp.get("/")
 @requires(*PLAN)
 def city() -> Page:
     session = get_session()
-    compounds, district = _scope()
+    compounds, district, districts = _scope()
     names = {
         item.id: _item_name(item)
         for item in session.exec(
@@ -109,7 +111,7 @@ def city() -> Page:
         totals=totals,
         names=names,
         choices=choices,
-        districts=_districts(),
+        districts=districts,
         district=district,
         item=item,
         sort=sort,
@@ -121,7 +123,7 @@ def city() -> Page:
 @requires(*PLAN)
 def demand() -> Page:
     session = get_session()
-    compounds, district = _scope()
+    compounds, district, districts = _scope()
     items = dashboards.city_demand(session, compounds)
     names = [_item_name(item) for item in items]
     figure = charts.demand_figure(
@@ -137,7 +139,7 @@ def demand() -> Page:
         "planners/demand.html",
         items=items,
         figure=figure,
-        districts=_districts(),
+        districts=districts,
         district=district,
         compounds=len(compounds),
         top=dashboards.TOP,
@@ -160,32 +162,29 @@ def compound(code: str) -> Page:
         "district": district,
         "survey": survey,
         "plan": plan,
-        "households": places.household_count(session, place),
         "publication": publications.published(session, place),
         "can_plan": current_user.role in PLAN,
         "methods": METHODS,
     }
+    # Buildings in residents' order with their households: the coverage below and the total.
+    rooms = [(b.number, sum(len(u.rooms) for u in b.units)) for b in places.layout(session, place)]
+    context["households"] = sum(total for _number, total in rooms)
     if survey is None:
         return render_template("planners/compound.html", menu=None, **context)
-    method = request.args.get("method", "approval")
-    if method not in METHODS:
-        method = "approval"
-    verified_only = survey.mode == SurveyMode.CODES or request.args.get("verified") == "1"
+    method, verified_only = menu_options(
+        survey, request.args.get("method", ""), request.args.get("verified", "")
+    )
     document = ballots_document(session, place, survey)
     menu = engine.tally(document, method=method, verified_only=verified_only)
     entries = menu["items"]
-    names = {item["id"]: _item_name_of(item) for item in document["items"]}
-    coverage = compound_coverage(session, place, survey)
+    names = {item["id"]: _item_name(item) for item in document["items"]}
     # Counted as the menu counts (verified ballots only where the survey asks for codes).
     counted = Counter(
         ballot["building"]
         for ballot in document["ballots"]
         if ballot.get("verified") or not verified_only
     )
-    buildings = [
-        (number, counted.get(number, 0), sum(u.total for u in units))
-        for number, units in coverage.buildings()
-    ]
+    buildings = [(number, counted.get(number, 0), total) for number, total in rooms]
     segments = dashboards.segment_support(document, menu, verified_only=verified_only)
     categories = dashboards.category_mix(menu)
     selection = menu.get("selection")
@@ -236,10 +235,6 @@ def compound(code: str) -> Page:
         selection=selection,
         **context,
     )
-
-
-def _item_name_of(item: dict[str, Any]) -> str:
-    return str(item["name_en"] if _english() else item["name_zh"])
 
 
 def _amount(text: str) -> int | None:

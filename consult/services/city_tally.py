@@ -39,7 +39,7 @@ from consult.models import (
     Unit,
 )
 from consult.models._base import row_id
-from consult.services.tallies import BALLOTS_FORMAT
+from consult.services.tallies import BALLOTS_FORMAT, ballot_entry
 
 COUNTED_MEETINGS = (MeetingStatus.CLOSED, MeetingStatus.PUBLISHED)
 
@@ -149,21 +149,17 @@ def _city_documents(session: Session) -> dict[str, tuple[dict[str, Any], bool]]:
         .where(col(Ballot.is_current), col(Ballot.survey_id).in_(current))
         .order_by(col(Ballot.survey_id), col(Household.label))
     ).all():
-        # An item the survey no longer offers is not counted (as in ballots_document).
-        on_menu = offered.get(survey_id, set())
-        chosen = [pair for pair in approved.get(row_id(ballot_id), ()) if pair[0] in on_menu]
-        ranked = sorted([(rank, item) for item, rank in chosen if rank is not None])
         ballots[survey_id].append(
-            {
-                "household": label,
-                "building": building,
-                "approve": sorted([item for item, _ in chosen]),
-                "rank": [item for _, item in ranked],
-                "elderly": elderly,
-                "children": children,
-                "channel": str(channel),
-                "verified": verified,
-            }
+            ballot_entry(
+                label,
+                building,
+                approved.get(row_id(ballot_id), ()),
+                offered.get(survey_id, set()),
+                elderly,
+                children,
+                channel,
+                verified,
+            )
         )
 
     meetings = _city_meetings(session)

@@ -63,6 +63,8 @@ class SurveyCounts:
     elderly: int = 0
     children: int = 0
     items: dict[str, ItemCount] = field(default_factory=dict)
+    #: The items the survey offers (approved or not).
+    offered: set[str] = field(default_factory=set)
 
     def order(self) -> list[str]:
         """Return the approved items in menu order: approvals, priority points, then id."""
@@ -111,6 +113,8 @@ def survey_counts(session: Session) -> dict[int, SurveyCounts]:
         counts[survey_id] = SurveyCounts(int(ballots), int(elderly or 0), int(children or 0))
 
     offered = offered_items(session, current)
+    for survey_id, on_menu in offered.items():
+        counts[survey_id].offered = on_menu
     shifted: set[int] = set()
     for survey_id, item_id, approved, borda, elderly, children in (
         session.connection().execute(_item_sums(_approvals(current, col(BallotItem.rank)))).all()
@@ -389,8 +393,8 @@ def city_demand(
         ).all()
     ]
     offered: dict[str, list[int]] = defaultdict(list)
-    for survey_id, on_menu in offered_items(session, survey_ids).items():
-        for item_id in on_menu:
+    for survey_id in survey_ids:  # the items each survey offers, read with the counts
+        for item_id in counts.get(survey_id, SurveyCounts()).offered:
             offered[item_id].append(survey_id)
     tops: dict[str, int] = defaultdict(int)
     for survey_id in survey_ids:

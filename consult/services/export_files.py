@@ -13,7 +13,7 @@ import csv
 import io
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import IO, Any
 
 from flask_babel import LazyString, get_locale
@@ -25,8 +25,6 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlmodel import Session, col
-
-from consult.services.surveys import LOCAL_TZ
 
 #: Rows fetched from the database at a time while a table streams.
 PAGE = 2000
@@ -77,12 +75,6 @@ def streamed(session: Session, statement: Any) -> Iterator[Any]:
         yield from result
     finally:
         result.close()
-
-
-def local_time(moment: datetime) -> datetime:
-    """Return a stored UTC time as the compounds' local wall-clock time, without a zone."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(LOCAL_TZ).replace(tzinfo=None)
 
 
 def in_scope(column: Any, ids: Collection[int]) -> Any:

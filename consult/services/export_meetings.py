@@ -27,10 +27,9 @@ from consult.services.export_files import (
     Table,
     english,
     in_scope,
-    local_time,
     streamed,
 )
-from consult.services.surveys import local_today
+from consult.services.surveys import local_time, local_today
 
 
 def meetings_table(session: Session, ids: Collection[int]) -> Table:

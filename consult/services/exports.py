@@ -47,11 +47,10 @@ from consult.services.export_files import (
     Table,
     english,
     in_scope,
-    local_time,
     streamed,
 )
 from consult.services.export_meetings import actions_table, meetings_table
-from consult.services.surveys import current_survey, local_today
+from consult.services.surveys import current_survey, local_time, local_today
 from consult.services.tallies import ballots_document, compound_menu
 
 #: The tables, in the order of the workbook's sheets.

@@ -8,7 +8,7 @@ updated version supersedes the last; earlier versions stay readable.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -18,7 +18,7 @@ from consult.models import Account, Compound, Meeting, MeetingStatus, Publicatio
 from consult.models._base import row_id, utcnow
 from consult.services.meetings import action_plan
 from consult.services.results import PUBLIC_MIN_COUNT, public_results
-from consult.services.surveys import LOCAL_TZ
+from consult.services.surveys import local_time
 
 #: Days residents have to object or comment, by default (a common notice period).
 NOTICE_DAYS = 7
@@ -52,7 +52,7 @@ def snapshot(
             ],
         },
         "minutes": [
-            {"code": code, "title": title, "date": local_day(starts_at).isoformat()}
+            {"code": code, "title": title, "date": local_time(starts_at).date().isoformat()}
             for code, title, starts_at in minutes
         ],
         "actions": [
@@ -105,13 +105,6 @@ def publish(
     session.add(publication)
     session.flush()
     return publication
-
-
-def local_day(moment: datetime) -> date:
-    """Return the day of a stored (UTC) time where the compounds are."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(LOCAL_TZ).date()
 
 
 def default_comments_until(today: date, days: int = NOTICE_DAYS) -> date:

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from consult.catalog import load_catalog
 from consult.models import (
@@ -248,7 +248,9 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
                 channel=rng.choice([Channel.QR, Channel.QR, Channel.QR, Channel.PAPER]),
                 verified=False,
             )
-    for item in session.exec(select(CatalogItem).where(CatalogItem.compound_id == None)).all():  # noqa: E711
+    for item in session.exec(
+        select(CatalogItem).where(col(CatalogItem.compound_id).is_(None))
+    ).all():
         low, high = DEMO_COSTS[str(item.category)]
         item.cost = rng.randrange(low, high + 1, 10_000)
         session.add(item)

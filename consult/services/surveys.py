@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -21,6 +21,12 @@ from consult.models import (
 from consult.models._base import row_id
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_time(moment: datetime) -> datetime:
+    """Return a stored UTC time as the compounds' local wall-clock time, without a zone."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(LOCAL_TZ).replace(tzinfo=None)
 
 
 def local_today() -> date:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Container, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,23 +57,10 @@ def ballots_document(session: Session, compound: Compound, survey: Survey) -> di
     ).all():
         approved[ballot_id].append((item_id, rank))
     offered = {item.id for item in items}
-    ballots = []
-    for ballot_id, elderly, children, channel, verified, label, building in rows:
-        # An item the survey no longer offers is not counted (the ballot keeps it as history).
-        chosen = [pair for pair in approved.get(ballot_id, ()) if pair[0] in offered]
-        ranked = sorted([(rank, item) for item, rank in chosen if rank is not None])
-        ballots.append(
-            {
-                "household": label,
-                "building": building,
-                "approve": sorted([item for item, _ in chosen]),
-                "rank": [item for _, item in ranked],
-                "elderly": elderly,
-                "children": children,
-                "channel": str(channel),
-                "verified": verified,
-            }
-        )
+    ballots = [
+        ballot_entry(label, building, approved.get(ballot_id, ()), offered, *flags)
+        for ballot_id, *flags, label, building in rows
+    ]
     return {
         "format": BALLOTS_FORMAT,
         "compound": {
@@ -95,6 +83,46 @@ def ballots_document(session: Session, compound: Compound, survey: Survey) -> di
         "ballots": ballots,
         "meetings": meetings_input(session, compound, offered),
     }
+
+
+def ballot_entry(
+    label: str,
+    building: str,
+    approvals: Iterable[tuple[str, int | None]],
+    offered: Container[str],
+    elderly: bool,
+    children: bool,
+    channel: object,
+    verified: bool,
+) -> dict[str, Any]:
+    """Return one ballot of a `consult.ballots/1` document from its stored approvals.
+
+    An item the survey no longer offers is not counted (the ballot keeps it as history),
+    and the ranks close up over it.
+    """
+    chosen = [pair for pair in approvals if pair[0] in offered]
+    ranked = sorted([(rank, item) for item, rank in chosen if rank is not None])
+    return {
+        "household": label,
+        "building": building,
+        "approve": sorted([item for item, _ in chosen]),
+        "rank": [item for _, item in ranked],
+        "elderly": elderly,
+        "children": children,
+        "channel": str(channel),
+        "verified": verified,
+    }
+
+
+def menu_options(survey: Survey, method: str, verified: str) -> tuple[str, bool]:
+    """Read a menu page's ranking method (approval if unknown) and verified-only choice.
+
+    A survey answered with household codes always counts verified ballots only.
+    """
+    return (
+        method if method in METHODS else "approval",
+        verified == "1" or survey.mode == SurveyMode.CODES,
+    )
 
 
 def compound_menu(

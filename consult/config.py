@@ -22,6 +22,14 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_MIN_COUNT": 5,
     #: Days residents have to object to published results, by default.
     "PUBLIC_NOTICE_DAYS": 7,
+    #: A progress photo as a phone sends it may be this large; it is stored re-encoded.
+    "PHOTO_MAX_UPLOAD": 12 * 1024 * 1024,
+    #: Stored progress photos are scaled to fit this many pixels on their longer side.
+    "PHOTO_MAX_SIDE": 1600,
+    #: Owners' consent thresholds changed from the Civil Code defaults, per kind of
+    #: question (see consult/consent.py and services/consent_votes.py), e.g.
+    #: {"elevator": {"approval": "3/4"}}.
+    "CONSENT_RULES": {},
     "SEND_FILE_MAX_AGE_DEFAULT": 7 * 24 * 3600,
     # Served over HTTPS (behind nginx): secure cookies, https links, HSTS.
     "HTTPS": False,

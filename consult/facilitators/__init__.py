@@ -4,4 +4,15 @@ from flask import Blueprint
 
 bp = Blueprint("facilitators", __name__, url_prefix="/f")
 
-from consult.facilitators import coverage, paper, phases, publish, routes, setup  # noqa: E402, F401
+from consult.facilitators import (  # noqa: E402, F401
+    consent,
+    coverage,
+    paper,
+    phases,
+    plan,
+    publish,
+    routes,
+    satisfaction,
+    setup,
+    works,
+)

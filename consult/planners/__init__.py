@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("planners", __name__, url_prefix="/p")
 
-from consult.planners import assets, exports, routes  # noqa: E402, F401
+from consult.planners import assets, exports, routes, satisfaction, works  # noqa: E402, F401

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("residents", __name__)
 
-from consult.residents import routes  # noqa: E402, F401
+from consult.residents import consent, plan, routes, satisfaction, works  # noqa: E402, F401

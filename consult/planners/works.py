@@ -1,0 +1,3 @@
+"""Late works across the city."""
+
+from consult.planners import bp  # noqa: F401

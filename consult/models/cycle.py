@@ -60,6 +60,15 @@ class Plan(SQLModel, table=True):
     published_by: int | None = Field(default=None, foreign_key="account.id")
     #: The last day of the public notice for comments and objections (local date).
     notice_until: date | None = Field(default=None)
+    #: How the menu decided what it supports when drafted: "budget" (the budget's
+    #: selection) or "majority" (approved by more than half of the answers); "" never drafted.
+    menu_rule: str = Field(default="", max_length=20)
+    #: The answers the menu counted when the plan was last drafted from it.
+    menu_responses: int | None = Field(default=None)
+    #: When the plan was last drafted from the menu (UTC).
+    drafted_at: datetime | None = Field(default=None)
+    #: The plan as last published (what residents read): summary, contact, items.
+    published: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     #: Created / last edited (UTC).
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -90,6 +99,12 @@ class PlanItem(SQLModel, table=True):
     #: Planned first and last day of the works.
     starts_on: date | None = Field(default=None)
     ends_on: date | None = Field(default=None)
+    #: The menu supported it when the plan was drafted (budget selection or majority).
+    supported: bool = Field(default=False)
+    #: Its rank, approvals and support (share of answers) on the menu when drafted.
+    menu_rank: int | None = Field(default=None)
+    menu_approvals: int | None = Field(default=None)
+    menu_support: float | None = Field(default=None)
     #: Why it is in the plan though the menu did not support it, or why it is left out.
     reason: str = Field(default="", max_length=500)
     #: Order in the plan.

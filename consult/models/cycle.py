@@ -239,6 +239,8 @@ class ConsentBallot(SQLModel, table=True):
     channel: str = Field(max_length=20)
     #: The account that entered a paper vote.
     entered_by: int | None = Field(default=None, foreign_key="account.id")
+    #: Idempotency key of the form that cast or last corrected it (a resent form is no new vote).
+    submission_key: str | None = Field(default=None, max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -9,12 +9,14 @@ reason when the variable is unset or the server cannot be reached.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,46 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     else:
         with scratch_postgres() as url:
             yield url
+
+
+@dataclass(frozen=True)
+class SeededCity:
+    """A database holding the synthetic city, seeded once per test session by the CLI."""
+
+    url: str
+    #: What `consult seed-city --seed 2026` printed.
+    output: str
+    app: Flask
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def seeded_city(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SeededCity]:
+    """The 466-compound city of `consult seed-city --seed 2026`, on each database; read only.
+
+    Seeding takes most of a minute, so the tests of the seeded city share one per
+    database instead of seeding their own; none of them may change it.
+    """
+    from consult.city_cli import seed_city_command
+
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('city') / 'city.db'}"
+        else:
+            url = stack.enter_context(scratch_postgres())
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "test-secret",
+                "DATABASE_URL": url,
+                "SERVER_NAME": "consult.test",
+            }
+        )
+        result = app.test_cli_runner().invoke(seed_city_command, ["--seed", "2026"])
+        assert result.exit_code == 0, result.output
+        yield SeededCity(url, result.output, app)
+        app.extensions["consult.engine"].dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

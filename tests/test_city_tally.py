@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
+from consult.db import make_engine
 from consult.models import (
     AgendaItem,
     CatalogItem,
@@ -20,10 +21,10 @@ from consult.models import (
     SurveyStatus,
 )
 from consult.services.ballots import Answers, submit_ballot
-from consult.services.city import seed_city
 from consult.services.city_tally import city_documents, city_menus
 from consult.services.surveys import current_survey, offer_items, offered_items
 from consult.services.tallies import ballots_document, compound_menu
+from tests.conftest import SeededCity
 from tests.factories import create_compound, open_survey
 
 
@@ -170,9 +171,14 @@ def test_a_small_city_every_case(session: Session) -> None:
             )
 
 
-def test_the_seeded_city(session: Session) -> None:
-    seed_city(session, seed=2026)
-    session.commit()
+def test_the_seeded_city(seeded_city: SeededCity) -> None:
+    engine = make_engine(seeded_city.url)
+    with Session(engine) as session:
+        _check_seeded_city(session)
+    engine.dispose()
+
+
+def _check_seeded_city(session: Session) -> None:
     menus = city_menus(session)
     assert len(menus) == 466
     assert menus == one_by_one(session)

@@ -141,6 +141,13 @@ NAMES = {
         "code_differs": _l("the code differs from the compound's (%(detail)s)"),
         "not_yours": _l("you do not run the compound “%(detail)s”"),
     },
+    # Where the works on a plan item stand.
+    "works": {
+        "not_started": _l("not started"),
+        "in_progress": _l("in progress"),
+        "done": _l("done"),
+        "dropped": _l("dropped"),
+    },
 }
 
 

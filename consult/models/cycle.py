@@ -171,6 +171,8 @@ class ProgressNote(SQLModel, table=True):
     #: Who wrote it, and when (UTC).
     created_by: int | None = Field(default=None, foreign_key="account.id")
     created_at: datetime = Field(default_factory=utcnow)
+    #: Idempotency key of the form that sent it (a second tap on Save adds nothing).
+    submission_key: str | None = Field(default=None, max_length=64, unique=True)
 
 
 class ProgressPhoto(SQLModel, table=True):
@@ -184,6 +186,8 @@ class ProgressPhoto(SQLModel, table=True):
     #: Its size in pixels.
     width: int
     height: int
+    #: A small JPEG of it for the residents' page (light on a weak signal).
+    thumb: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
 

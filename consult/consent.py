@@ -8,15 +8,27 @@ includes the number itself (art. 1259) and "过半数" means more than half.
 Elevator retrofits follow local rules, commonly: 2/3 of the unit's area and
 owners agree and no owner objects. Every threshold is a setting (a `Rule`);
 the defaults are `RULES`. Arithmetic is exact (fractions), never floats.
+
+`rules_from` reads local rules from the CONSENT_RULES setting, per kind::
+
+    {"elevator": {"approval": "3/4", "no_objection": false},
+     "ordinary": {"approval": {"share": "1/2", "strict": true}}}
+
+A share is a fraction "a/b" ("at least"), or {"share": "a/b", "strict": true}
+("more than"); `of_all` and `no_objection` are true or false. A bad setting
+raises `RulesError` naming the key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from typing import Any
 
 
 class Choice(StrEnum):
@@ -113,6 +125,9 @@ class Tally:
     outcome: Outcome
     #: Owners whose floor area is unknown.
     unknown_area: int = 0
+    #: Each half of the participation threshold (both must be met).
+    participation_by_area: bool = False
+    participation_by_owners: bool = False
 
 
 def _area(value: Decimal | float | int) -> Fraction:
@@ -136,9 +151,9 @@ def decide(owners: Iterable[Owner], rule: Rule) -> Tally:
     area_for = sum((a for _, a in agree), Fraction(0))
     area_against = sum((a for _, a in against), Fraction(0))
 
-    participation = rule.participation.met(voting_area, total_area) and rule.participation.met(
-        Fraction(len(voted)), Fraction(len(everyone))
-    )
+    by_area_taking_part = rule.participation.met(voting_area, total_area)
+    by_owners_taking_part = rule.participation.met(Fraction(len(voted)), Fraction(len(everyone)))
+    participation = by_area_taking_part and by_owners_taking_part
     base_area = total_area if rule.of_all else voting_area
     base_owners = len(everyone) if rule.of_all else len(voted)
     by_area = rule.approval.met(area_for, base_area)
@@ -168,9 +183,118 @@ def decide(owners: Iterable[Owner], rule: Rule) -> Tally:
         approval_by_owners=by_owners,
         outcome=outcome,
         unknown_area=unknown,
+        participation_by_area=by_area_taking_part,
+        participation_by_owners=by_owners_taking_part,
     )
 
 
 def rule_with(kind: Kind, **changes: object) -> Rule:
     """Return the default rule of a kind with some thresholds changed (local rules)."""
     return replace(RULES[kind], **changes)  # type: ignore[arg-type]
+
+
+# -- Local rules from a setting, and tallies kept as JSON ------------------------------------
+
+_FRACTION = re.compile(r"\s*([0-9]{1,6})\s*/\s*([0-9]{1,6})\s*")
+_FLAGS = ("of_all", "no_objection")
+_AREAS = frozenset({"area", "voting_area", "area_for", "area_against"})
+
+
+class RulesError(ValueError):
+    """The CONSENT_RULES setting cannot be read; the message names the key."""
+
+
+def rules_from(setting: object) -> dict[Kind, Rule]:
+    """Return the rule of every kind: the defaults with the setting's changes."""
+    if isinstance(setting, str):
+        try:
+            setting = json.loads(setting) if setting.strip() else {}
+        except ValueError as error:
+            raise RulesError(f"CONSENT_RULES is not JSON: {error}") from None
+    if not setting:
+        return dict(RULES)
+    if not isinstance(setting, Mapping):
+        raise RulesError("CONSENT_RULES must map kinds (ordinary, major, elevator) to changes")
+    rules = dict(RULES)
+    for name, changes in setting.items():
+        where = f"CONSENT_RULES[{name!r}]"
+        try:
+            kind = Kind(name)
+        except ValueError:
+            raise RulesError(f"{where}: no such kind; use ordinary, major or elevator") from None
+        if not isinstance(changes, Mapping):
+            raise RulesError(f"{where} must map settings to values, not {changes!r}")
+        rules[kind] = rule_with(
+            kind, **{k: _setting(f"{where}[{k!r}]", k, v) for k, v in changes.items()}
+        )
+    return rules
+
+
+def _setting(where: str, key: str, value: object) -> object:
+    if key in ("participation", "approval"):
+        return _threshold(where, value)
+    if key in _FLAGS:
+        if not isinstance(value, bool):
+            raise RulesError(f"{where} must be true or false, not {value!r}")
+        return value
+    raise RulesError(f"{where}: no such setting; use participation, approval, of_all, no_objection")
+
+
+def _threshold(where: str, value: object) -> Threshold:
+    strict = False
+    if isinstance(value, Mapping):
+        if "share" not in value or set(value) - {"share", "strict"}:
+            raise RulesError(f'{where} must be "a/b" or {{"share": "a/b", "strict": true}}')
+        flag, value = value.get("strict", False), value["share"]
+        if not isinstance(flag, bool):
+            raise RulesError(f"{where}['strict'] must be true or false, not {flag!r}")
+        strict = flag
+    match = _FRACTION.fullmatch(value) if isinstance(value, str) else None
+    if match is None or int(match[2]) == 0:
+        raise RulesError(f'{where} must be a fraction written "a/b", such as "2/3", not {value!r}')
+    share = Fraction(int(match[1]), int(match[2]))
+    if not 0 < share <= 1 or (strict and share == 1):
+        raise RulesError(f"{where} must be a share above 0 and at most 1, not {value!r}")
+    return Threshold(share, strict)
+
+
+def rule_terms(rule: Rule) -> dict[str, Any]:
+    """Return a rule as plain JSON (kept with a closed vote's result, and read by pages)."""
+    return {
+        "participation": str(rule.participation.share),
+        "participation_strict": rule.participation.strict,
+        "approval": str(rule.approval.share),
+        "approval_strict": rule.approval.strict,
+        "of_all": rule.of_all,
+        "no_objection": rule.no_objection,
+    }
+
+
+def rule_of_terms(terms: Mapping[str, Any]) -> Rule:
+    """Return the rule `rule_terms` wrote."""
+    return Rule(
+        Threshold(Fraction(terms["participation"]), bool(terms["participation_strict"])),
+        Threshold(Fraction(terms["approval"]), bool(terms["approval_strict"])),
+        of_all=bool(terms["of_all"]),
+        no_objection=bool(terms["no_objection"]),
+    )
+
+
+def tally_record(tally: Tally, rule: Rule) -> dict[str, Any]:
+    """Return a tally and its rule as plain JSON (areas as exact fractions "a/b")."""
+    record: dict[str, Any] = {"rule": rule_terms(rule)}
+    for item in fields(Tally):
+        value = getattr(tally, item.name)
+        record[item.name] = str(value) if item.name in _AREAS or item.name == "outcome" else value
+    return record
+
+
+def tally_of_record(record: Mapping[str, Any]) -> tuple[Tally, Rule]:
+    """Return the tally and rule `tally_record` wrote."""
+    values: dict[str, Any] = {
+        item.name: Fraction(record[item.name]) if item.name in _AREAS else record[item.name]
+        for item in fields(Tally)
+        if item.name in record
+    }
+    values["outcome"] = Outcome(values["outcome"])
+    return Tally(**values), rule_of_terms(record["rule"])

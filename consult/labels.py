@@ -148,6 +148,22 @@ NAMES = {
         "done": _l("done"),
         "dropped": _l("dropped"),
     },
+    # Owners' consent: kinds of question, outcomes, scopes, how a vote was cast.
+    "consent": {
+        "ordinary": _l("Ordinary matter"),
+        "major": _l("Maintenance funds, rebuilding or change of use"),
+        "elevator": _l("Elevator for a unit"),
+        "approved": _l("Approved"),
+        "rejected": _l("Not approved"),
+        "no_quorum": _l("No decision: too few owners took part"),
+        "objected": _l("Not approved: an owner objected"),
+        "area_unknown": _l("Not decided: some floor areas are unknown"),
+        "compound": _l("The whole compound"),
+        "building": _l("A building"),
+        "unit": _l("A unit"),
+        "code": _l("household code"),
+        "paper": _l("paper"),
+    },
 }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
+
+import pytest
 
 from consult.consent import (
     RULES,
@@ -10,9 +13,13 @@ from consult.consent import (
     Kind,
     Outcome,
     Owner,
+    RulesError,
     Threshold,
     decide,
     rule_with,
+    rules_from,
+    tally_of_record,
+    tally_record,
 )
 
 FOR, AGAINST, ABSTAIN = Choice.FOR, Choice.AGAINST, Choice.ABSTAIN
@@ -137,3 +144,96 @@ def test_impossible_areas_are_refused() -> None:
             assert "floor area" in str(error)
         else:
             raise AssertionError(f"{bad} was accepted")
+
+
+def test_participation_by_area_at_exactly_two_thirds_and_a_tenth_under() -> None:
+    # 300 m²: voters holding 200 m² are 2/3 exactly; 199.9 m² is just under.
+    at = decide([Owner(120, FOR), Owner(80, FOR), Owner(100, None)], RULES[Kind.ORDINARY])
+    assert at.participation_by_area and at.participation_by_owners
+    assert at.outcome == Outcome.APPROVED
+    under = decide([Owner(120, FOR), Owner(79.9, FOR), Owner(100.1, None)], RULES[Kind.ORDINARY])
+    assert not under.participation_by_area and under.participation_by_owners
+    assert under.outcome == Outcome.NO_QUORUM
+
+
+def test_major_matters_at_exactly_three_quarters_of_the_area() -> None:
+    # All four vote, 3 of 4 heads for; the area for is 300 of 400 m² (3/4), then 299.9.
+    at = [Owner(100, FOR), Owner(100, FOR), Owner(100, FOR), Owner(100, AGAINST)]
+    assert decide(at, RULES[Kind.MAJOR]).outcome == Outcome.APPROVED
+    under = [Owner(100, FOR), Owner(100, FOR), Owner(99.9, FOR), Owner(100.1, AGAINST)]
+    tally = decide(under, RULES[Kind.MAJOR])
+    assert tally.approval_by_owners and not tally.approval_by_area
+    assert tally.outcome == Outcome.REJECTED
+
+
+def test_exactly_half_the_area_is_not_more_than_half() -> None:
+    # 3 of 5 owners for (more than half by heads) holding 150 of 300 m²: exactly half.
+    votes = [Owner(50, FOR), Owner(50, FOR), Owner(50, FOR), Owner(75, AGAINST), Owner(75, ABSTAIN)]
+    tally = decide(votes, RULES[Kind.ORDINARY])
+    assert tally.approval_by_owners and not tally.approval_by_area
+    assert tally.outcome == Outcome.REJECTED
+    # A tenth of a square metre more and it carries.
+    votes[0] = Owner(50.1, FOR)
+    assert decide(votes, RULES[Kind.ORDINARY]).outcome == Outcome.APPROVED
+
+
+def test_elevators_at_exactly_two_thirds_of_the_unit_and_abstaining_is_no_objection() -> None:
+    rule = RULES[Kind.ELEVATOR]
+    # 6 owners, 360 m²: 4 for holding 240 m² is 2/3 of all; two abstain: no objection.
+    unit = [*[Owner(60, FOR)] * 4, Owner(60, ABSTAIN), Owner(60, ABSTAIN)]
+    assert decide(unit, rule).outcome == Outcome.APPROVED
+    # The same with one of the abstaining owners against: one objection is enough.
+    unit[5] = Owner(60, AGAINST)
+    assert decide(unit, rule).outcome == Outcome.OBJECTED
+    # Four for but holding 239.9 m² of 360: just under 2/3 of the area.
+    short = [Owner(59.9, FOR), *[Owner(60, FOR)] * 3, Owner(60.1, ABSTAIN), Owner(60, None)]
+    assert decide(short, rule).outcome == Outcome.REJECTED
+
+
+def test_an_unknown_area_of_an_owner_who_did_not_vote_still_decides_nothing() -> None:
+    tally = decide([*owners(FOR, FOR, FOR), Owner(None, None)], RULES[Kind.ORDINARY])
+    assert tally.outcome == Outcome.AREA_UNKNOWN and tally.voters == 3
+
+
+def test_local_rules_come_from_the_setting() -> None:
+    rules = rules_from(
+        {
+            "elevator": {"approval": "3/4", "no_objection": False},
+            "ordinary": {"participation": {"share": "1/2", "strict": True}},
+        }
+    )
+    assert rules[Kind.ELEVATOR].approval == Threshold(Fraction(3, 4))
+    assert not rules[Kind.ELEVATOR].no_objection and rules[Kind.ELEVATOR].of_all
+    assert rules[Kind.ORDINARY].participation == Threshold(Fraction(1, 2), strict=True)
+    assert rules[Kind.MAJOR] == RULES[Kind.MAJOR]
+    assert rules_from('{"major": {"approval": "2/3"}}')[Kind.MAJOR].approval.share == Fraction(2, 3)
+    assert rules_from({}) == RULES and rules_from("") == RULES
+
+
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ({"lift": {}}, "CONSENT_RULES['lift']"),
+        ({"major": {"approval": "3/0"}}, "CONSENT_RULES['major']['approval']"),
+        ({"major": {"approval": 0.75}}, "CONSENT_RULES['major']['approval']"),
+        ({"major": {"approval": "5/4"}}, "CONSENT_RULES['major']['approval']"),
+        ({"major": {"approval": {"share": "1/1", "strict": True}}}, "['approval']"),
+        ({"major": {"approval": {"share": "1/2", "strict": "yes"}}}, "['strict']"),
+        ({"major": {"no_objection": 1}}, "CONSENT_RULES['major']['no_objection']"),
+        ({"major": {"quorum": "1/2"}}, "CONSENT_RULES['major']['quorum']"),
+        ({"major": "3/4"}, "CONSENT_RULES['major']"),
+        ("{not json", "CONSENT_RULES is not JSON"),
+        (["major"], "CONSENT_RULES must map"),
+    ],
+)
+def test_a_bad_setting_is_refused_naming_its_key(setting: object, named: str) -> None:
+    with pytest.raises(RulesError) as refused:
+        rules_from(setting)
+    assert named in str(refused.value)
+
+
+def test_a_tally_is_kept_and_read_back_exactly() -> None:
+    tally = decide([Owner(40, FOR), Owner(45.4, AGAINST), Owner(42.7, None)], RULES[Kind.MAJOR])
+    record = tally_record(tally, RULES[Kind.MAJOR])
+    assert record["voting_area"] == "427/5" and record["outcome"] == "rejected"
+    assert tally_of_record(json.loads(json.dumps(record))) == (tally, RULES[Kind.MAJOR])

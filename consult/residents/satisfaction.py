@@ -1,3 +1,287 @@
-"""The satisfaction survey (问效) as residents answer it."""
+"""The satisfaction survey (问效) as residents answer it, and its results in plain words."""
 
-from consult.residents import bp  # noqa: F401
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms import Field, HiddenField, StringField, TextAreaField
+from wtforms.validators import Length, ValidationError
+
+from consult.access import current_compound, public
+from consult.db import get_session
+from consult.limits import SUBMIT_LIMIT, limiter
+from consult.models import Channel, Compound, Household, PlanItem, Survey, SurveyMode
+from consult.models._base import row_id
+from consult.residents import bp
+from consult.residents.forms import SurveyForm, new_submission_token, picker_options
+from consult.services import places, surveys
+from consult.services import satisfaction as service
+from consult.services import satisfaction_results as figures
+from consult.services.ballots import VerifiedAnswerExists, commit_with_retry
+from consult.services.places import Homes
+
+Page = str | tuple[str, int] | BaseResponse
+
+
+def _score(text: str | None) -> int | None:
+    """Read a 1-5 rating; None when not given; raises ValidationError when not on the scale."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdecimal()) or int(text) not in service.SCALE:
+        raise ValidationError(_l("Choose one of the five answers."))
+    return int(text)
+
+
+class SatisfactionForm(FlaskForm):  # type: ignore[misc]
+    """The satisfaction survey of one compound: who, the ratings, own words."""
+
+    building = StringField(_l("Building"))
+    unit = StringField(_l("Unit"))
+    room = StringField(_l("Room"))
+    overall = StringField(_l("Overall"))
+    # Not "process": a form's own method has that name.
+    construction = StringField(_l("The construction"))
+    management = StringField(_l("Upkeep since"))
+    comment = TextAreaField(_l("Anything else"))
+    token = HiddenField()
+
+    # The household pickers and the form's key are checked as on the needs survey.
+    validate_building = SurveyForm.validate_building
+    validate_unit = SurveyForm.validate_unit
+    validate_room = SurveyForm.validate_room
+    validate_token = SurveyForm.validate_token
+
+    def __init__(
+        self,
+        *args: Any,
+        homes: Homes | None,
+        items: list[PlanItem],
+        comment_max: int,
+        compound_code: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.homes = homes
+        self.items = items
+        self.compound_code = compound_code
+        self.submission_key: str | None = None
+        #: Plan item id -> the score given (checked), or as sent (shown again).
+        self.item_scores: dict[int, int] = {}
+        self.item_errors: dict[int, str] = {}
+        self.comment.validators = [
+            Length(
+                max=comment_max,
+                message=_l("Please keep it to %(max)d characters.", max=comment_max),
+            )
+        ]
+        if not self.is_submitted():
+            self.token.data = new_submission_token(compound_code)
+
+    def validate_overall(self, field: Field) -> None:
+        if _score(field.data) is None:
+            raise ValidationError(_l("Please say how satisfied you are overall."))
+
+    def validate_construction(self, field: Field) -> None:
+        _score(field.data)
+
+    def validate_management(self, field: Field) -> None:
+        _score(field.data)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid: bool = super().validate(extra_validators)
+        for item in self.items:
+            key = row_id(item.id)
+            try:
+                given = _score(request.form.get(f"item-{key}"))
+            except ValidationError as error:
+                self.item_errors[key] = str(error)
+                valid = False
+                continue
+            if given is not None:
+                self.item_scores[key] = given
+        return valid
+
+    def ratings(self) -> service.Ratings:
+        """Return the validated answer."""
+        overall = _score(self.overall.data)
+        assert overall is not None
+        return service.Ratings(
+            overall=overall,
+            process=_score(self.construction.data),
+            management=_score(self.management.data),
+            items=dict(self.item_scores),
+            comment=(self.comment.data or "").strip(),
+        )
+
+
+@bp.route("/c/<code>/satisfaction", methods=["GET", "POST"])
+@public
+@limiter.limit(SUBMIT_LIMIT, methods=["POST"])
+def satisfaction(code: str) -> Page:
+    return satisfaction_page(current_compound(code))
+
+
+def takes_answers(compound: Compound) -> bool:
+    """Whether the compound's satisfaction survey takes answers today (for the code link)."""
+    survey = service.current(get_session(), compound)
+    return service.why_not_answering(compound, survey, surveys.local_today()) is None
+
+
+def satisfaction_page(
+    compound: Compound, *, household: Household | None = None, household_code: str | None = None
+) -> Page:
+    """Show the satisfaction survey, or store a valid answer (by open link or household code)."""
+    session = get_session()
+    survey = service.current(session, compound)
+    closed = service.why_not_answering(compound, survey, surveys.local_today())
+    status = 400 if request.method == "POST" else 200
+    if closed or survey is None:
+        return render_template(
+            "residents/satisfaction_closed.html", compound=compound, survey=survey, closed=closed
+        ), status
+    if household is None and survey.mode == SurveyMode.CODES:
+        return render_template("residents/codes_only.html", compound=compound), status
+    if household is not None and survey.mode == SurveyMode.OPEN:
+        return render_template("residents/satisfaction_link_only.html", compound=compound), status
+    items = service.rated_items(session, compound)
+    previous = service.answer_of(session, survey, household) if household else None
+    form = SatisfactionForm(
+        homes=places.Homes(session, compound) if household is None else None,
+        items=items,
+        comment_max=current_app.config["COMMENT_MAX_LENGTH"],
+        compound_code=compound.code,
+        data=_prefill(previous) if previous and request.method == "GET" else None,
+    )
+    if previous is not None and request.method == "GET":
+        form.item_scores = service.scores_of(session, previous)
+    if request.method == "POST":
+        if form.validate():
+            stored = _store(compound, survey, form, household)
+            if stored is not None:
+                return stored
+        else:  # show what was sent, checked or not
+            form.item_scores = _sent_scores(items)
+    layout = places.layout(session, compound) if household is None else []
+    response = make_response(
+        render_template(
+            "residents/satisfaction.html",
+            compound=compound,
+            survey=survey,
+            form=form,
+            items=items,
+            household=household,
+            previous=previous,
+            options=picker_options(layout),
+            layout_map={b.number: {u.number: u.rooms for u in b.units} for b in layout},
+            action=url_for("residents.by_code", code=household_code)
+            if household_code
+            else url_for("residents.satisfaction", code=compound.code),
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _prefill(answer: Any) -> dict[str, object]:
+    return {
+        "overall": str(answer.overall or ""),
+        "construction": str(answer.process or ""),
+        "management": str(answer.management or ""),
+        "comment": answer.comment,
+    }
+
+
+def _sent_scores(items: list[PlanItem]) -> dict[int, int]:
+    sent: dict[int, int] = {}
+    for item in items:
+        text = request.form.get(f"item-{item.id}", "")
+        if text in ("1", "2", "3", "4", "5"):
+            sent[row_id(item.id)] = int(text)
+    return sent
+
+
+def _store(
+    compound: Compound, survey: Survey, form: SatisfactionForm, household: Household | None
+) -> Page | None:
+    """Store the answer and redirect to the thank-you page; None with a form error."""
+    session = get_session()
+    verified = household is not None
+    if household is None and form.homes is not None:
+        household = form.homes.found
+    if household is None:
+        form.room.errors = [_("This unit has no such room.")]
+        return None
+    if not verified and household.code_hash is not None and survey.mode == SurveyMode.BOTH:
+        form.room.errors = [
+            _(
+                "Your household has its own code (on the slip under your door). Please answer "
+                "with it, so that nobody else can answer for your household."
+            )
+        ]
+        return None
+    key = form.submission_key
+    assert key is not None
+    target, ratings = household, form.ratings()
+    try:
+        commit_with_retry(
+            session,
+            lambda: service.submit_answer(
+                session,
+                survey=survey,
+                household=target,
+                ratings=ratings,
+                submission_key=key,
+                channel=Channel.INVITE if verified else Channel.QR,
+                verified=verified,
+            ),
+        )
+    except VerifiedAnswerExists:
+        session.rollback()
+        form.room.errors = [
+            _(
+                "This household has already answered with its household code. To change "
+                "the answer, open the survey with the code on your slip."
+            )
+        ]
+        return None
+    return redirect(url_for("residents.satisfaction_thanks", code=compound.code), 303)
+
+
+@bp.get("/c/<code>/satisfaction/thanks")
+@public
+def satisfaction_thanks(code: str) -> Page:
+    compound = current_compound(code)
+    return render_template("residents/satisfaction_thanks.html", compound=compound)
+
+
+@bp.get("/c/<code>/satisfaction/results")
+@public
+def satisfaction_results(code: str) -> Page:
+    session = get_session()
+    compound = current_compound(code)
+    survey = service.current(session, compound)
+    minimum = current_app.config["PUBLIC_MIN_COUNT"]
+    results = comparison = None
+    if survey is not None:
+        full = figures.results(session, compound, survey)
+        results = figures.public(full, minimum)
+        comparison = figures.public_comparison(
+            figures.compare(session, compound, full, survey), minimum
+        )
+    return render_template(
+        "residents/satisfaction_results.html",
+        compound=compound,
+        survey=survey,
+        results=results,
+        comparison=comparison,
+        households=places.household_count(session, compound),
+        minimum=minimum,
+        closed=service.why_not_answering(compound, survey, surveys.local_today()),
+    )

@@ -37,7 +37,7 @@ from consult.models import (
     SurveyMode,
     Tenure,
 )
-from consult.residents import bp
+from consult.residents import bp, satisfaction
 from consult.residents.forms import SurveyForm, picker_options
 from consult.security import csrf
 from consult.services import ballots as ballot_service
@@ -114,6 +114,10 @@ def by_code(code: str) -> Page:
         return render_template("residents/code_unknown.html", code=code[:20]), 404
     compound = get_session().get(Compound, household.compound_id)
     assert compound is not None
+    if satisfaction.takes_answers(compound):  # after the works the code asks how they went
+        return satisfaction.satisfaction_page(
+            compound, household=household, household_code=codes.normalize_code(code)
+        )
     survey = surveys.current_survey(get_session(), compound)
     if survey is not None and survey.mode == SurveyMode.OPEN:
         return render_template("residents/open_link_only.html", compound=compound)

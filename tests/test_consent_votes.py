@@ -139,8 +139,12 @@ def test_paper_votes_take_the_area_and_corrections_are_explicit(
     status, text = enter(choice="against")
     assert status == 409 and f"{home.label} has voted already: for" in text
     assert session.exec(select(ConsentBallot.choice)).all() == ["for"]
-    # The conflict page carries its form's key: "correct" sends it back with the decision.
+    # The conflict page carries its form's key: "keep" or "correct" send it back.
     fields = hidden_fields(text)
+    kept = client.post(
+        url, data={**fields, "household": home.label, "choice": "against", "decision": "keep"}
+    )
+    assert kept.status_code == 303 and session.exec(select(ConsentBallot.choice)).all() == ["for"]
     sent = client.post(
         url, data={**fields, "household": home.label, "choice": "against", "decision": "correct"}
     )

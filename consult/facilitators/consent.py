@@ -269,6 +269,17 @@ def _enter_paper(place: Compound, vote: ConsentVote) -> Page:
         return _paper_page(place, vote, error=error, status=400)
     if len(key) != 32:
         return _paper_page(place, vote, error=str(REFUSED["stale_form"]), status=400)
+    if form.get("decision") == "keep":
+        flash(
+            _(
+                "Kept the earlier vote of %(label)s; the paper one was not counted.",
+                label=household.label,
+            ),
+            "info",
+        )
+        return redirect(
+            url_for("facilitators.consent_paper", code=place.code, vote_id=vote.id), 303
+        )
     correct = form.get("decision") == "correct"
     try:
         voted = commit_with_retry(

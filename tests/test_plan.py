@@ -255,3 +255,14 @@ def test_out_of_phase_pages_say_so(app: Flask, session: Session, client: FlaskCl
     assert planner.get("/f/c/testyard/plan").status_code == 200
     token = hidden_fields(planner.get("/account/password").get_data(as_text=True))["csrf_token"]
     assert planner.post("/f/c/testyard/plan/draft", data={"csrf_token": token}).status_code == 403
+
+
+def test_demo_plan_is_published_with_comments(session: Session) -> None:
+    compound, _ = surveyed(session)
+    account = create_user(session, "wang", "facilitator", compounds=[compound])
+    plan = plans.demo_plan(session, compound, account)
+    session.commit()
+    assert plan.version == 1 and phases.current_phase(compound) == Phase.NOTICE
+    assert plans.missing_reasons(plans.items_of(session, plan)) == []
+    found = plans.entries(session, plan)
+    assert len(found) == 3 and sum(bool(e.comment.answer) for e in found) == 2

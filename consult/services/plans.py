@@ -643,12 +643,16 @@ def demo_plan(session: Session, compound: Compound, account: Account) -> Plan:
     offered = sorted(figures.lines.values(), key=lambda line: line.rank) if figures else []
     extra = next((line for line in offered if not line.supported), None)
     if extra is not None:
-        add_item(
+        added = add_item(
             session,
             compound,
             item_id=extra.id,
-            reason="多位八十岁以上老人在议事会上提出，投入小、受益面广，纳入本次改造。",
+            reason="小马扎议事会上居民多次提出，投入小、受益面广，纳入本次改造。",
         )
+        added.starts_on = today + timedelta(days=60)
+        added.ends_on = today + timedelta(days=80)
+        added.cost = added.cost or 60_000
+        session.add(added)
     publish(
         session,
         compound,

@@ -30,5 +30,4 @@ def satisfaction() -> Page:
         districts=districts,
         district_names=names,
         answered=sum(row.answered for row in ranking),
-        households=sum(row.households for row in ranking if row.overall.ratings),
     )

@@ -270,13 +270,23 @@ def demo_satisfaction(
     homes = session.exec(
         select(Household).where(Household.compound_id == compound.id).order_by(col(Household.id))
     ).all()
-    remarks = ("楼道干净多了，谢谢！", "施工期间噪音有点大。", "希望以后物业能管好。", "")
+    remarks = (
+        "楼道干净多了，谢谢！",
+        "施工期间噪音有点大，晚上也在干活。",
+        "希望以后物业能管好，别又乱了。",
+        "路面平整了，老人出门方便多了。",
+        "工期拖得有点长。",
+        "施工队很负责，垃圾每天都清。",
+    )
     chosen = draw.sample(list(homes), round(share * len(homes)))
     for home in sorted(chosen, key=lambda h: row_id(h.id)):
         leaning = draw.choice((-1, 0, 0, 1))
         scores = {
             row_id(item.id): _demo_score(
-                draw, 4 + leaning // 2 if item.item_id in wished[row_id(home.id)] else 3 + leaning
+                draw,
+                4 + (leaning > 0)
+                if item.item_id in wished[row_id(home.id)]
+                else 3 + (leaning >= 0),
             )
             for item in items
             if draw.random() < 0.85
@@ -287,7 +297,7 @@ def demo_satisfaction(
             overall=_demo_score(draw, 4 + leaning // 2),
             process=_demo_score(draw, 3 + leaning) if draw.random() < 0.9 else None,
             management=_demo_score(draw, 3) if draw.random() < 0.8 else None,
-            comment=draw.choice(remarks),
+            comment=draw.choice(remarks) if draw.random() < 0.25 else "",
             channel=str(Channel.QR),
             submission_key=hashlib.sha256(f"demo|{survey.id}|{home.id}".encode()).hexdigest(),
         )

@@ -12,13 +12,26 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from consult.access import Access, access_of
-from consult.models import Household, MeetingStatus, Party, Role
-from consult.services import meetings
+from consult.models import (
+    ConsentStatus,
+    ConsentVote,
+    Household,
+    MeetingStatus,
+    Party,
+    Plan,
+    PlanComment,
+    PlanItem,
+    ProgressPhoto,
+    Role,
+    WorkStatus,
+)
+from consult.services import meetings, works
 from consult.services.ballots import Answers, submit_ballot
 from consult.services.codes import issue_codes
+from consult.services.surveys import local_today
 from tests.factories import create_compound, create_district, create_user, log_in, open_survey
 
 EXEMPT = {"static"}  # files from static/, public by nature
@@ -72,6 +85,38 @@ def world(app: Flask, session: Session) -> dict[str, Any]:
         agenda_item_id=entry.id,
     )
     session.commit()
+    # The cycle after the survey: a published plan line with a progress photo, a comment on
+    # the plan, an open consent vote (made as rows: the pages open in any phase).
+    plan = Plan(compound_id=compound.id, version=1)
+    session.add(plan)
+    session.flush()
+    line = PlanItem(plan_id=plan.id, title="屋面防水", category="basic")
+    session.add(line)
+    session.flush()
+    today = local_today()
+    note = works.add_note(
+        session,
+        line,
+        None,
+        noted_on=today,
+        status=WorkStatus.IN_PROGRESS,
+        percent=10,
+        text="",
+        photos=[works.demo_photo(0)],
+        today=today,
+    )
+    photo = session.exec(select(ProgressPhoto).where(ProgressPhoto.note_id == note.id)).one()
+    comment = PlanComment(
+        plan_id=plan.id, household_id=households[3].id, text="好", submission_key="c" * 32
+    )
+    vote = ConsentVote(
+        compound_id=compound.id,
+        question="同意改造方案吗?",
+        kind="ordinary",
+        status=ConsentStatus.OPEN,
+    )
+    session.add_all([comment, vote])
+    session.commit()
     by_code = {"testyard": compound, "otheryard": other}
     accounts = {}
     for person, spec in PEOPLE.items():
@@ -92,6 +137,10 @@ def world(app: Flask, session: Session) -> dict[str, Any]:
         "meeting": meeting,
         "agenda": entry,
         "action": action,
+        "plan_item": line,
+        "photo": photo,
+        "comment": comment,
+        "vote": vote,
         "receipt": ballot.receipt,
         "accounts": accounts,
     }
@@ -112,6 +161,10 @@ def sample_args(rule: Any, world: dict[str, Any]) -> dict[str, Any]:
         "token": "0" * 32,
         "kind": "xlsx",
         "table": "ballots",
+        "plan_item_id": world["plan_item"].id,
+        "photo_id": world["photo"].id,
+        "comment_id": world["comment"].id,
+        "vote_id": world["vote"].id,
     }
     return {name: values[name] for name in rule.arguments}
 

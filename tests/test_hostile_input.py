@@ -80,6 +80,37 @@ FORM_FIELDS = [
     "active",
     "mode",
     "all",
+    # The plan, its notice, works, consent votes and the satisfaction survey.
+    "text",
+    "kind",
+    "item",
+    "item_id",
+    "answer",
+    "household",
+    "household_code",
+    "scope",
+    "reason",
+    "decision",
+    "closes_on",
+    "opens_on",
+    "notice_until",
+    "choice",
+    "action",
+    "title",
+    "category",
+    "summary",
+    "contact",
+    "question",
+    "details",
+    "status",
+    "percent",
+    "noted_on",
+    "area",
+    "key",
+    "overall",
+    "construction",
+    "management",
+    "remove",
 ]
 QUERY_FIELDS = ["lang", "size", "next", "method", "verified", "before", "code", "receipt"]
 # Routes whose POST acts on the place alone, whatever is sent: they may change data.
@@ -89,6 +120,7 @@ ACTS_WITHOUT_INPUT = {
     "facilitators.revoke_code",
     "accounts.logout",
     "residents.withdraw",
+    "facilitators.plan_draft",
 }
 
 

@@ -130,7 +130,9 @@ def seed_demo_command() -> None:
             click.echo("The database already has compounds; demo data not added.")
             return
         seed_demo(session)
-    click.echo("Demo city created: 东庄小区 (dongzhuang), 中和街小区 (zhonghejie).")
+    click.echo(
+        "Demo city created: 东庄小区, 中和街小区 (surveys open), 花园小区 (works), 幸福里小区 (问效)."
+    )
 
 
 @click.command("setup")
@@ -161,6 +163,9 @@ def setup_command(ctx: click.Context, demo: bool, host: str, port: str) -> None:
     click.echo(f"  results              {base}/c/dongzhuang/results")
     click.echo(f"  poster (print A4)    {base}/c/dongzhuang/poster")
     click.echo(f"  English              {base}/c/dongzhuang?lang=en")
+    click.echo(f"  花园小区 (works)      {base}/c/huayuan")
+    click.echo(f"  幸福里小区 (问效)     {base}/c/xingfuli")
+    click.echo(f"  planners' city page  {base}/p/")
     click.echo(f"  staff login          {base}/login")
     click.echo("")
     click.echo("  demo logins (username / password):")

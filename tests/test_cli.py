@@ -12,7 +12,20 @@ from flask import Flask
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from consult.models import AuditEvent, Ballot, CatalogItem, Compound, Household
+from consult.models import (
+    PHASES,
+    AuditEvent,
+    Ballot,
+    CatalogItem,
+    Compound,
+    ConsentStatus,
+    Household,
+    Phase,
+    SurveyStatus,
+    WorkStatus,
+)
+from consult.services import consent_votes, phases, plans, satisfaction, works
+from consult.services.surveys import local_today
 
 
 def test_init_db_is_safe_to_run_again(runner: Any, session: Session) -> None:
@@ -25,8 +38,13 @@ def test_init_db_is_safe_to_run_again(runner: Any, session: Session) -> None:
 def test_seed_demo_creates_the_demo_city_once(runner: Any, session: Session) -> None:
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
-    codes = set(session.exec(select(Compound.code)).all())
-    assert codes == {"dongzhuang", "zhonghejie"}
+    phase = dict(session.exec(select(Compound.code, Compound.phase)).all())
+    assert phase == {
+        "dongzhuang": "needs",
+        "zhonghejie": "needs",
+        "huayuan": "works",
+        "xingfuli": "evaluation",
+    }
     households = dict(
         session.exec(
             select(Compound.code, func.count(Household.id))
@@ -34,8 +52,31 @@ def test_seed_demo_creates_the_demo_city_once(runner: Any, session: Session) -> 
             .group_by(Compound.code)
         ).all()
     )
-    assert households == {"dongzhuang": 276, "zhonghejie": 204}
+    assert households == {"dongzhuang": 276, "zhonghejie": 204, "huayuan": 120, "xingfuli": 120}
     ballots = session.exec(select(func.count()).select_from(Ballot)).one()
+    # The two compounds further along went through every phase before theirs.
+    for code in ("huayuan", "xingfuli"):
+        compound = session.exec(select(Compound).where(Compound.code == code)).one()
+        plan = plans.plan_of(session, compound)
+        assert plan is not None and plan.version == 1 and plan.published is not None
+        assert plan.published_at is not None and plan.published_at.date() < local_today()
+        assert plans.entries(session, plan), "residents commented during the notice"
+        votes = {vote.kind: vote for vote in consent_votes.votes_of(session, compound)}
+        whole, elevator = votes["ordinary"], votes["elevator"]
+        assert whole.status == ConsentStatus.CLOSED and whole.result is not None
+        assert whole.result["outcome"] == "approved"
+        assert elevator.status == ConsentStatus.OPEN and elevator.kind == "elevator"
+        statuses = {item.status for item in works.works_items(session, compound)}
+        dates = {step.phase: step for step in phases.timeline(session, compound)}
+        assert all(dates[p].starts_on for p in PHASES[: PHASES.index(Phase(compound.phase)) + 1])
+        if code == "huayuan":
+            assert statuses >= {WorkStatus.DONE, WorkStatus.IN_PROGRESS}
+            assert works.late_items(session, today=local_today()), "one item runs late"
+        else:
+            assert statuses == {WorkStatus.DONE}
+            survey = satisfaction.current(session, compound)
+            assert survey is not None and survey.status == SurveyStatus.OPEN
+            assert satisfaction.answered_count(session, survey) == 72  # 60 % of 120
     again = runner.invoke(args=["seed-demo"])
     assert "already has compounds" in again.output
     assert session.exec(select(func.count()).select_from(Ballot)).one() == ballots > 0

@@ -103,6 +103,8 @@ def test_backup_and_restore(empty_database_url: str, tmp_path: Path) -> None:
     with Session(engine) as session:
         assert session.exec(select(Compound.code).order_by(Compound.code)).all() == [
             "dongzhuang",
+            "huayuan",
+            "xingfuli",
             "zhonghejie",
         ]
     engine.dispose()

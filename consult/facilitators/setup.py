@@ -35,6 +35,7 @@ from consult.models import (
     Household,
     Role,
     Survey,
+    SurveyPhase,
     SurveyStatus,
 )
 from consult.models._base import row_id
@@ -376,7 +377,9 @@ def add_item(code: str) -> Page:
 
 def _draft_survey(session: Session, place: Compound) -> Survey:
     survey = session.exec(
-        select(Survey).where(Survey.compound_id == place.id).order_by(col(Survey.id).desc())
+        select(Survey)
+        .where(Survey.compound_id == place.id, Survey.phase == SurveyPhase.NEEDS)
+        .order_by(col(Survey.id).desc())
     ).first()
     if survey is None:
         survey = Survey(compound_id=row_id(place.id), status=SurveyStatus.DRAFT)

@@ -37,11 +37,22 @@ from consult.models import (
     SurveyMode,
     Tenure,
 )
-from consult.residents import bp, satisfaction
+from consult.residents import bp
+from consult.residents import satisfaction as rating_pages
 from consult.residents.forms import SurveyForm, picker_options
 from consult.security import csrf
 from consult.services import ballots as ballot_service
-from consult.services import codes, phases, places, publications, surveys
+from consult.services import (
+    codes,
+    consent_votes,
+    phases,
+    places,
+    plans,
+    publications,
+    satisfaction,
+    surveys,
+    works,
+)
 from consult.services.meetings import compound_meetings
 from consult.urls import public_url
 
@@ -73,22 +84,34 @@ def favicon() -> Page:
 @bp.get("/c/<code>")
 @public
 def landing(code: str) -> Page:
+    session = get_session()
     compound = current_compound(code)
-    survey = surveys.current_survey(get_session(), compound)
+    survey = surveys.current_survey(session, compound)
+    today = surveys.local_today()
+    plan = plans.plan_of(session, compound)
+    published_plan = plan if plan is not None and plan.published is not None else None
+    rating = satisfaction.current(session, compound)
     return render_template(
         "residents/landing.html",
         compound=compound,
+        phase=str(phases.current_phase(compound)),
         meetings=[
             m
-            for m in compound_meetings(get_session(), compound)
+            for m in compound_meetings(session, compound)
             if m.status in (MeetingStatus.IN_PROGRESS, MeetingStatus.PUBLISHED)
         ],
-        district=places.district_of(get_session(), compound),
+        district=places.district_of(session, compound),
         survey=survey,
         closed=surveys.why_closed(survey),
         progress=_progress(compound, survey),
-        publication=publications.published(get_session(), compound),
-        steps=phases.timeline(get_session(), compound),
+        publication=publications.published(session, compound),
+        steps=phases.timeline(session, compound),
+        plan=published_plan,
+        notice_open=plans.notice_open(compound, published_plan, today),
+        votes=consent_votes.votes_of(session, compound, drafts=False),
+        works_begun=works.has_begun(compound),
+        rating=rating,
+        rating_closed=satisfaction.why_not_answering(compound, rating, today),
     )
 
 
@@ -114,8 +137,8 @@ def by_code(code: str) -> Page:
         return render_template("residents/code_unknown.html", code=code[:20]), 404
     compound = get_session().get(Compound, household.compound_id)
     assert compound is not None
-    if satisfaction.takes_answers(compound):  # after the works the code asks how they went
-        return satisfaction.satisfaction_page(
+    if rating_pages.takes_answers(compound):  # after the works the code asks how they went
+        return rating_pages.satisfaction_page(
             compound, household=household, household_code=codes.normalize_code(code)
         )
     survey = surveys.current_survey(get_session(), compound)

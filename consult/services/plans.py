@@ -614,12 +614,14 @@ DEMO_ANSWERS = (
 )
 
 
-def demo_plan(session: Session, compound: Compound, account: Account) -> Plan:
-    """Draft the plan from the demo menu, publish it, and add residents' comments; flush.
+def demo_plan(
+    session: Session, compound: Compound, account: Account, today: date | None = None
+) -> Plan:
+    """Draft the plan from the demo menu, publish it on `today`, add residents' comments; flush.
 
     The compound must be in the needs, plan or notice phase; it is left in the notice.
     """
-    today = local_today()
+    today = today or local_today()
     plan = draft_from_menu(session, compound)
     choices = scope_choices(session, compound)
     buildings = [w for w in choices if w.scope == Scope.BUILDING]

@@ -33,6 +33,7 @@ from consult.services.ballots import Answers, submit_ballot
 from consult.services.phases import set_dates
 from consult.services.places import household_label
 from consult.services.publications import default_comments_until, publish
+from consult.services.seed_cycle import advance
 from consult.services.surveys import local_today, offer_whole_catalog
 
 CITY = "潍坊市"
@@ -72,6 +73,11 @@ DEMO_COMPOUNDS = (
     DemoCompound(
         "zhonghejie", "中和街小区", "weicheng", "潍坊市潍城区中和街", (3, 3, 3, 3, 3, 2), 6, 2, 31
     ),
+    # Further along the cycle (see services/seed_cycle.py): in the works, and being evaluated.
+    DemoCompound("huayuan", "花园小区", "fangzi", "潍坊市坊子区花园街", (2, 2, 2, 2, 2), 6, 2, 84),
+    DemoCompound(
+        "xingfuli", "幸福里小区", "hanting", "潍坊市寒亭区幸福街", (2, 2, 2, 2, 2), 6, 2, 90
+    ),
 )
 
 
@@ -93,6 +99,13 @@ DEMO_ACCOUNTS = (
     ("admin", "admin-demo-2026", Role.ADMIN, "系统管理员", ()),
     ("wang", "wang-demo-2026", Role.FACILITATOR, "王主任（东庄社区）", ("dongzhuang",)),
     ("li", "li-demo-2026", Role.FACILITATOR, "李书记（中和街社区）", ("zhonghejie",)),
+    (
+        "zhao",
+        "zhao-demo-2026",
+        Role.FACILITATOR,
+        "赵主任（花园、幸福里社区）",
+        ("huayuan", "xingfuli"),
+    ),
     ("zhou", "zhou-demo-2026", Role.PLANNER, "周工（市住建局）", ()),
 )
 
@@ -207,7 +220,7 @@ def demo_answers(rng: random.Random, household: Household) -> Answers:
 
 
 def seed_demo(session: Session, seed: int = 2026) -> None:
-    """Create the demo city: districts, two compounds with open surveys and some ballots."""
+    """Create the demo city: districts, compounds at several points of the cycle, logins."""
     rng = random.Random(seed)
     seed_catalog(session)
     districts = {}
@@ -218,6 +231,7 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
     session.flush()
     today = local_today()
     compounds: dict[str, Compound] = {}
+    needs_surveys: dict[str, Survey] = {}
     for shape in DEMO_COMPOUNDS:
         households = build_compound(session, shape, districts[shape.district])
         for household in households:  # the committee's register of elderly residents
@@ -237,6 +251,7 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
         )
         session.add(survey)
         session.flush()
+        needs_surveys[shape.code] = survey
         offer_whole_catalog(session, survey)
         for household in rng.sample(households, shape.ballots):
             submit_ballot(
@@ -268,7 +283,7 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
         )
     # The first demo compound has published its results (公示) once.
     dongzhuang = compounds["dongzhuang"]
-    survey = session.exec(select(Survey).where(Survey.compound_id == dongzhuang.id)).one()
+    survey = needs_surveys["dongzhuang"]
     publish(
         session,
         dongzhuang,
@@ -279,7 +294,8 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
         today=today,
     )
     # The cycle ahead, with the dates residents can expect.
-    for compound in compounds.values():
+    for code in ("dongzhuang", "zhonghejie"):
+        compound = compounds[code]
         planned = {
             Phase.NEEDS: (today - timedelta(days=10), today + timedelta(days=30)),
             Phase.PLAN: (today + timedelta(days=31), today + timedelta(days=60)),
@@ -288,3 +304,7 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
             Phase.WORKS: (today + timedelta(days=120), today + timedelta(days=300)),
         }
         set_dates(session, compound, planned)
+    # Two compounds further along: in the works, and being evaluated (services/seed_cycle.py).
+    compounds["huayuan"].budget = 2_400_000
+    for code in ("huayuan", "xingfuli"):
+        advance(session, compounds[code], needs_surveys[code], accounts["zhao"], today)

@@ -24,7 +24,7 @@ from consult.models import (
     SurveyStatus,
     WorkStatus,
 )
-from consult.services import consent_votes, phases, plans, satisfaction, works
+from consult.services import consent_votes, phases, plan_notice, plans, satisfaction, works
 from consult.services.surveys import local_today
 
 
@@ -60,7 +60,7 @@ def test_seed_demo_creates_the_demo_city_once(runner: Any, session: Session) -> 
         plan = plans.plan_of(session, compound)
         assert plan is not None and plan.version == 1 and plan.published is not None
         assert plan.published_at is not None and plan.published_at.date() < local_today()
-        assert plans.entries(session, plan), "residents commented during the notice"
+        assert plan_notice.entries(session, plan), "residents commented during the notice"
         votes = {vote.kind: vote for vote in consent_votes.votes_of(session, compound)}
         whole, elevator = votes["ordinary"], votes["elevator"]
         assert whole.status == ConsentStatus.CLOSED and whole.result is not None

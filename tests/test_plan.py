@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from consult.models import AuditEvent, CatalogItem, Compound, Household, Phase
 from consult.models.cycle import Plan, PlanComment, PlanItem
-from consult.services import codes, phases, plans
+from consult.services import codes, phases, plan_notice, plans
 from consult.services.surveys import local_today
 from tests.conftest import hidden_fields
 from tests.factories import create_compound, create_user, log_in, open_survey
@@ -217,7 +217,7 @@ def test_answers_are_public_without_the_room(session: Session, client: FlaskClie
     compound, homes = surveyed(session)
     plan = published(session, compound)
     home = session.exec(select(Household).where(Household.label == "2-2-302")).one()
-    entry, _ = plans.submit_comment(
+    entry, _ = plan_notice.submit_comment(
         session, plan, home, kind="objection", plan_item_id=None,  # type: ignore[arg-type]
         text="反对占用绿地", form_key="k", verified=False,
     )  # fmt: skip
@@ -260,9 +260,9 @@ def test_out_of_phase_pages_say_so(app: Flask, session: Session, client: FlaskCl
 def test_demo_plan_is_published_with_comments(session: Session) -> None:
     compound, _ = surveyed(session)
     account = create_user(session, "wang", "facilitator", compounds=[compound])
-    plan = plans.demo_plan(session, compound, account)
+    plan = plan_notice.demo_plan(session, compound, account)
     session.commit()
     assert plan.version == 1 and phases.current_phase(compound) == Phase.NOTICE
     assert plans.missing_reasons(plans.items_of(session, plan)) == []
-    found = plans.entries(session, plan)
+    found = plan_notice.entries(session, plan)
     assert len(found) == 3 and sum(bool(e.comment.answer) for e in found) == 2

@@ -18,7 +18,7 @@ from consult.errors import render_error
 from consult.facilitators import bp
 from consult.models import CatalogItem, Compound, Role
 from consult.models.cycle import PlanComment
-from consult.services import accounts, audit, plans, surveys
+from consult.services import accounts, audit, plan_edits, plan_notice, plans, surveys
 from consult.services.ballots import commit_with_retry
 
 Page = str | tuple[str, int] | BaseResponse
@@ -69,7 +69,7 @@ def plan(code: str) -> Page:
 def _page(
     place: Compound,
     *,
-    edits: dict[int, plans.Edit] | None = None,
+    edits: dict[int, plan_edits.Edit] | None = None,
     publishing: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Page:
@@ -116,7 +116,7 @@ def _page(
         drafting=plans.can_draft(place),
         can_run=accounts.can_run(session, current_user, place),
         notice_open=plans.notice_open(place, found, today),
-        comments=len(plans.entries(session, found)) if found else 0,
+        comments=len(plan_notice.entries(session, found)) if found else 0,
     ), status
 
 
@@ -164,15 +164,15 @@ def plan_add(code: str) -> Page:
     return _back(code)
 
 
-def _edits() -> dict[int, plans.Edit] | None:
+def _edits() -> dict[int, plan_edits.Edit] | None:
     """Read every line's fields from the plan form; None when the form was tampered with."""
     form = request.form
-    edits: dict[int, plans.Edit] = {}
+    edits: dict[int, plan_edits.Edit] = {}
     for text in form.getlist("item"):
         if not (text.isascii() and text.isdecimal() and len(text) < 12):
             return None
         n = int(text)
-        edits[n] = plans.Edit(
+        edits[n] = plan_edits.Edit(
             included=form.get(f"included-{n}") == "1",
             where=form.get(f"where-{n}", ""),
             cost=form.get(f"cost-{n}", "")[:40],
@@ -194,7 +194,7 @@ def plan_save(code: str) -> Page:
         return render_error(400, _("This form was changed after it was sent to you."))
     remove = int(removing) if removing and len(removing) < 12 else None
     try:
-        saved = plans.save_edits(session, place, edits, remove)
+        saved = plan_edits.save_edits(session, place, edits, remove)
     except plans.PlanError as error:
         session.rollback()
         flash(message(error), "error")
@@ -278,7 +278,7 @@ def plan_comments(code: str) -> Page:
         "facilitators/plan_comments.html",
         compound=place,
         plan=found,
-        entries=plans.entries(session, found) if found else [],
+        entries=plan_notice.entries(session, found) if found else [],
         items=items,
         can_run=accounts.can_run(session, current_user, place),
     )
@@ -294,7 +294,7 @@ def plan_answer(code: str, comment_id: int) -> Page:
     if found is None or comment is None or comment.plan_id != found.id:
         return render_error(404, _("There is no such comment on this compound's plan."))
     try:
-        plans.answer_comment(session, comment, current_user, request.form.get("answer", ""))
+        plan_notice.answer_comment(session, comment, current_user, request.form.get("answer", ""))
     except plans.PlanError as error:
         session.rollback()
         return render_error(400, message(error))

@@ -16,7 +16,7 @@ from consult.models import Compound, Household
 from consult.models.cycle import CommentKind, Plan, PlanItem
 from consult.residents import bp
 from consult.residents.forms import new_submission_token, picker_options, read_submission_token
-from consult.services import codes, places, plans, surveys
+from consult.services import codes, places, plan_notice, plans, surveys
 from consult.services.ballots import Outcome, commit_with_retry
 
 Page = str | tuple[str, int] | BaseResponse
@@ -145,7 +145,7 @@ def plan(code: str) -> Page:
     try:
         _stored, outcome = commit_with_retry(
             session,
-            lambda: plans.submit_comment(
+            lambda: plan_notice.submit_comment(
                 session,
                 found,
                 household,
@@ -156,7 +156,7 @@ def plan(code: str) -> Page:
                 verified=form.verified,
             ),
         )
-    except plans.VerifiedCommentExists:
+    except plan_notice.VerifiedCommentExists:
         session.rollback()
         form.errors["home"] = _(
             "This household wrote with its household code. To change its entry, use the code."
@@ -190,7 +190,7 @@ def _page(
             plan=found,
             published=published,
             lines={line["id"]: line for line in (published or {}).get("items", [])},
-            entries=plans.entries(session, found) if found and published else [],
+            entries=plan_notice.entries(session, found) if found and published else [],
             is_open=is_open,
             refused=refused,
             form=form,

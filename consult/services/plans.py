@@ -1,16 +1,15 @@
-"""The renovation plan: drafted from the menu, published for its notice, commented on.
+"""The renovation plan: drafted from the menu and published for its notice.
 
 The menu "supports" an item when the budget's selection takes it (a compound with
 a budget) or, without a budget, when more than half of the households that
 answered approved it. The plan keeps the menu's figures as they were when it was
 drafted, so that the reasons it asks for do not shift under the facilitator.
+Editing the lines is in plan_edits.py; the notice's comments in plan_notice.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,15 +22,13 @@ from consult.models import (
     Building,
     CatalogItem,
     Compound,
-    Household,
     Phase,
     Unit,
 )
 from consult.models._base import row_id, utcnow
-from consult.models.cycle import CommentKind, Plan, PlanComment, PlanItem, Scope
+from consult.models.cycle import Plan, PlanItem, Scope
 from consult.services import phases
-from consult.services.ballots import Outcome, lock_household
-from consult.services.surveys import current_survey, local_today
+from consult.services.surveys import current_survey
 from consult.services.tallies import compound_menu
 
 #: Phases in which the plan may be drafted and published (NOTICE: to fix it).
@@ -48,10 +45,6 @@ class PlanError(ValueError):
         super().__init__(code)
         self.code = code
         self.detail = detail
-
-
-class VerifiedCommentExists(Exception):
-    """An entry sent without the household's code may not replace one sent with it."""
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -191,7 +184,8 @@ def start_plan(session: Session, compound: Compound) -> Plan:
     return plan
 
 
-def _check_drafting(compound: Compound) -> None:
+def check_drafting(compound: Compound) -> None:
+    """Raise PlanError("closed") when the compound's phase does not let the plan change."""
     if not can_draft(compound):
         raise PlanError("closed")
 
@@ -210,7 +204,7 @@ def draft_from_menu(session: Session, compound: Compound) -> Plan:
     dates, reason); only their menu figures change. Raises PlanError("closed") out of
     phase and PlanError("no_survey") without a needs survey.
     """
-    _check_drafting(compound)
+    check_drafting(compound)
     figures = menu_figures(session, compound)
     if figures is None:
         raise PlanError("no_survey")
@@ -273,7 +267,7 @@ def add_item(
     Raises PlanError: "closed", "unknown_item", "already", "no_title", "long_title",
     "bad_category", "reason_needed", "long_reason".
     """
-    _check_drafting(compound)
+    check_drafting(compound)
     plan = start_plan(session, compound)
     items = items_of(session, plan)
     reason = reason.strip()
@@ -306,107 +300,6 @@ def add_item(
     session.add(plan)
     session.flush()
     return line
-
-
-@dataclass
-class Edit:
-    """What the facilitator typed for one line, as read from the form."""
-
-    included: bool
-    where: str
-    cost: str
-    starts_on: str
-    ends_on: str
-    reason: str
-    #: Filled by `check_edit`.
-    errors: list[str] = field(default_factory=list)
-
-
-def _day(text: str) -> date | None:
-    text = text.strip()
-    return date.fromisoformat(text) if text else None
-
-
-def check_edit(item: PlanItem, edit: Edit, choices: Mapping[str, Where]) -> dict[str, Any]:
-    """Return a line's new values, or record in `edit.errors` why they cannot be.
-
-    Error codes: bad_scope, bad_cost, bad_date, date_order, long_reason,
-    reason_needed_in (included though unsupported), reason_needed_out (supported, left out).
-    """
-    where = choices.get(edit.where)
-    if where is None:
-        edit.errors.append("bad_scope")
-    cost_text = edit.cost.strip().replace(",", "").replace("，", "")
-    cost: int | None = None
-    if cost_text:
-        if not (cost_text.isascii() and cost_text.isdecimal()) or int(cost_text) >= MAX_COST:
-            edit.errors.append("bad_cost")
-        else:
-            cost = int(cost_text)
-    starts_on = ends_on = None
-    try:
-        starts_on, ends_on = _day(edit.starts_on), _day(edit.ends_on)
-    except ValueError:
-        edit.errors.append("bad_date")
-    if starts_on and ends_on and ends_on < starts_on:
-        edit.errors.append("date_order")
-    reason = edit.reason.strip()
-    if len(reason) > REASON_MAX:
-        edit.errors.append("long_reason")
-    if edit.included != item.supported and not reason:
-        edit.errors.append("reason_needed_in" if edit.included else "reason_needed_out")
-    if edit.errors or where is None:
-        return {}
-    return {
-        "included": edit.included,
-        "scope": where.scope,
-        "building_id": where.building_id,
-        "unit_id": where.unit_id,
-        "cost": cost,
-        "starts_on": starts_on,
-        "ends_on": ends_on,
-        "reason": reason,
-    }
-
-
-def save_edits(
-    session: Session,
-    compound: Compound,
-    edits: Mapping[int, Edit],
-    remove: int | None = None,
-) -> bool:
-    """Apply every line's edit (and remove one line) if all are valid; flush.
-
-    Returns False, changing nothing, when an edit has errors (they are in the edits).
-    Raises PlanError("closed") out of phase, PlanError("commented") when the line to
-    remove has residents' comments (leave it out instead).
-    """
-    _check_drafting(compound)
-    plan = start_plan(session, compound)
-    items = {row_id(item.id): item for item in items_of(session, plan)}
-    choices = {where.value: where for where in scope_choices(session, compound)}
-    values = {
-        item_id: check_edit(items[item_id], edit, choices)
-        for item_id, edit in edits.items()
-        if item_id in items and item_id != remove
-    }
-    if any(edit.errors for edit in edits.values()):
-        return False
-    if remove is not None and remove in items:
-        if session.exec(select(PlanComment.id).where(PlanComment.plan_item_id == remove)).first():
-            raise PlanError("commented", items[remove].title)
-        session.delete(items[remove])
-    for item_id, new in values.items():
-        item = items[item_id]
-        if any(getattr(item, name) != value for name, value in new.items()):
-            for name, value in new.items():
-                setattr(item, name, value)
-            item.updated_at = utcnow()
-            session.add(item)
-    plan.updated_at = utcnow()
-    session.add(plan)
-    session.flush()
-    return True
 
 
 # -- publishing ------------------------------------------------------------------------------
@@ -442,7 +335,7 @@ def publish(
     PlanError: "closed" (out of phase), "empty" (nothing included), "reasons"
     (a required reason is missing; detail names the lines).
     """
-    _check_drafting(compound)
+    check_drafting(compound)
     plan = start_plan(session, compound)
     lock_plan(session, plan)
     items = items_of(session, plan)
@@ -500,195 +393,3 @@ def _compound(session: Session, plan: Plan) -> Compound:
     compound = session.get(Compound, plan.compound_id)
     assert compound is not None
     return compound
-
-
-# -- comments --------------------------------------------------------------------------------
-
-
-def comment_key(form_key: str, household: Household, kind: str, item: int | None, text: str) -> str:
-    """Return the key stored for a form's key together with what it said."""
-    said = repr((household.id, kind, item, text))
-    return hashlib.sha256(f"plan|{form_key}|{said}".encode()).hexdigest()
-
-
-def submit_comment(
-    session: Session,
-    plan: Plan,
-    household: Household,
-    *,
-    kind: CommentKind,
-    plan_item_id: int | None,
-    text: str,
-    form_key: str,
-    verified: bool,
-) -> tuple[PlanComment, Outcome]:
-    """Store the household's one entry on the plan, replacing its earlier one; flush.
-
-    A form sent twice returns the entry stored the first time. A new text clears the
-    facilitator's answer to the old one. Raises VerifiedCommentExists when an entry sent
-    with the household's code would be replaced without it.
-    """
-    key = comment_key(form_key, household, str(kind), plan_item_id, text)
-    lock_household(session, household)
-    stored = session.exec(select(PlanComment).where(PlanComment.submission_key == key)).first()
-    if stored is not None:
-        return stored, Outcome.DUPLICATE
-    entry = session.exec(
-        select(PlanComment).where(
-            PlanComment.plan_id == plan.id, PlanComment.household_id == household.id
-        )
-    ).first()
-    if entry is not None and entry.verified and not verified:
-        raise VerifiedCommentExists(household.label)
-    outcome = Outcome.REPLACED if entry else Outcome.CREATED
-    if entry is None:
-        entry = PlanComment(
-            plan_id=row_id(plan.id), household_id=row_id(household.id), text=text,
-            submission_key=key,
-        )  # fmt: skip
-    entry.kind, entry.plan_item_id, entry.text = kind, plan_item_id, text
-    entry.verified, entry.submission_key, entry.updated_at = verified, key, utcnow()
-    entry.answer, entry.answered_at, entry.answered_by = "", None, None
-    session.add(entry)
-    session.flush()
-    return entry, outcome
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A comment with what the pages show beside it."""
-
-    comment: PlanComment
-    #: The household's building number (residents' page) and label (staff pages).
-    building: str
-    label: str
-
-
-def entries(session: Session, plan: Plan) -> list[Entry]:
-    """Return every entry: objections first, then unanswered first, then oldest first."""
-    rows = session.exec(
-        select(PlanComment, Household.label, Building.number)
-        .join(Household, col(Household.id) == PlanComment.household_id)
-        .join(Unit, col(Unit.id) == Household.unit_id)
-        .join(Building, col(Building.id) == Unit.building_id)
-        .where(PlanComment.plan_id == plan.id)
-    ).all()
-    found = [Entry(comment, building, label) for comment, label, building in rows]
-    return sorted(
-        found,
-        key=lambda e: (
-            e.comment.kind != CommentKind.OBJECTION,
-            bool(e.comment.answer),
-            e.comment.created_at,
-            e.comment.id or 0,
-        ),
-    )
-
-
-def answer_comment(session: Session, comment: PlanComment, account: Account, text: str) -> None:
-    """Set (or, with an empty text, withdraw) the facilitator's answer; flush."""
-    text = text.strip()
-    if len(text) > TEXT_MAX:
-        raise PlanError("long_answer")
-    comment.answer = text
-    comment.answered_at = utcnow() if text else None
-    comment.answered_by = account.id if text else None
-    session.add(comment)
-    session.flush()
-
-
-# -- demo ------------------------------------------------------------------------------------
-
-#: Items done stairwell by stairwell or building by building in the demo plan.
-UNIT_ITEMS = ("elevator_retrofit", "stairwell_repair", "corridor_clearance", "flue_shaft_fix")
-BUILDING_ITEMS = ("roof_waterproofing", "exterior_wall_repair", "building_energy_saving")
-DEMO_COMMENTS = (
-    (CommentKind.OBJECTION, 0, "电梯加装后一楼采光会受影响，希望先开协调会再定方案。"),
-    (CommentKind.COMMENT, 1, "屋面防水请安排在雨季之前完成，去年顶楼漏水很严重。"),
-    (CommentKind.COMMENT, None, "施工期间请提前在单元门口张贴停水停电通知，方便老人安排。"),
-    (CommentKind.OBJECTION, 2, "停车位改造不要占用楼前绿地，孩子们需要活动的地方。"),
-)
-DEMO_ANSWERS = (
-    "已安排下周三晚7点在居委会召开低层住户协调会，会上公布采光测算报告。",
-    "已与施工单位确认：屋面防水排在5月完成，雨季前完工。",
-)
-
-
-def demo_plan(
-    session: Session, compound: Compound, account: Account, today: date | None = None
-) -> Plan:
-    """Draft the plan from the demo menu, publish it on `today`, add residents' comments; flush.
-
-    The compound must be in the needs, plan or notice phase; it is left in the notice.
-    """
-    today = today or local_today()
-    plan = draft_from_menu(session, compound)
-    choices = scope_choices(session, compound)
-    buildings = [w for w in choices if w.scope == Scope.BUILDING]
-    units = [w for w in choices if w.scope == Scope.UNIT]
-    items = items_of(session, plan)
-    for number, item in enumerate(items):
-        where = choices[0]
-        if item.item_id in UNIT_ITEMS and units:
-            where = units[number % len(units)]
-        elif item.item_id in BUILDING_ITEMS and buildings:
-            where = buildings[number % len(buildings)]
-        item.scope, item.building_id, item.unit_id = where.scope, where.building_id, where.unit_id
-        item.cost = item.cost or 80_000 + 20_000 * (number % 5)
-        item.starts_on = today + timedelta(days=45 + 14 * number)
-        item.ends_on = item.starts_on + timedelta(days=30 + 10 * (number % 4))
-        session.add(item)
-    if len(items) > 3:
-        items[-1].included = False
-        items[-1].reason = "今年预算不足，列入下一年度改造计划，届时再征求意见。"
-    figures = menu_figures(session, compound)
-    offered = sorted(figures.lines.values(), key=lambda line: line.rank) if figures else []
-    extra = next((line for line in offered if not line.supported), None)
-    if extra is not None:
-        added = add_item(
-            session,
-            compound,
-            item_id=extra.id,
-            reason="小马扎议事会上居民多次提出，投入小、受益面广，纳入本次改造。",
-        )
-        added.starts_on = today + timedelta(days=60)
-        added.ends_on = today + timedelta(days=80)
-        added.cost = added.cost or 60_000
-        session.add(added)
-    publish(
-        session,
-        compound,
-        account,
-        contact="居委会办公室（1号楼102室），工作日9:00–17:00，电话 0536-8123456",
-        summary="根据问需调查的点单结果和改造预算拟定，欢迎居民在公示期内提出意见。",
-        notice_until=today + timedelta(days=7),
-        today=today,
-    )
-    _demo_comments(session, compound, plan, account)
-    return plan
-
-
-def _demo_comments(session: Session, compound: Compound, plan: Plan, account: Account) -> None:
-    included = [item for item in items_of(session, plan) if item.included]
-    homes = session.exec(
-        select(Household)
-        .where(Household.compound_id == compound.id)
-        .order_by(col(Household.id))
-        .limit(40)
-    ).all()
-    for number, (kind, which, text) in enumerate(DEMO_COMMENTS):
-        if number * 9 >= len(homes):
-            break
-        target = included[which % len(included)].id if which is not None and included else None
-        entry, _ = submit_comment(
-            session,
-            plan,
-            homes[number * 9],
-            kind=kind,
-            plan_item_id=target,
-            text=text,
-            form_key=f"demo-{compound.code}-{number}",
-            verified=True,
-        )
-        if number < len(DEMO_ANSWERS):
-            answer_comment(session, entry, account, DEMO_ANSWERS[number])

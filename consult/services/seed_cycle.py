@@ -17,7 +17,7 @@ from sqlmodel import Session
 from consult.models import Account, Compound, Phase, Survey, SurveyStatus, WorkStatus
 from consult.services.consent_votes import demo_consent
 from consult.services.phases import move_to, set_dates
-from consult.services.plans import demo_plan
+from consult.services.plan_notice import demo_plan
 from consult.services.publications import publish as publish_results
 from consult.services.satisfaction import demo_satisfaction
 from consult.services.surveys import LOCAL_TZ

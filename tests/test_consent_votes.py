@@ -19,6 +19,7 @@ from consult.models import (
     Phase,
     Scope,
 )
+from consult.services import consent_ballots as ballots
 from consult.services import consent_votes as votes
 from consult.services import phases
 from consult.services.codes import issue_codes
@@ -59,16 +60,18 @@ def test_a_vote_is_asked_opened_voted_once_and_closed(session: Session) -> None:
     unit = [h for h in homes if h.unit_id == homes[0].unit_id]
     assert [row.household.id for row in votes.owners_of(session, vote)] == [h.id for h in unit]
     today = local_today()
-    first = votes.cast_by_code(session, vote, unit[0], Choice.FOR, key="k" * 32, today=today)
-    assert first.outcome == votes.Cast.COUNTED and first.ballot.area == unit[0].area
-    again = votes.cast_by_code(session, vote, unit[0], Choice.FOR, key="k" * 32, today=today)
-    assert again.outcome == votes.Cast.REPEATED
-    changed = votes.cast_by_code(session, vote, unit[0], Choice.AGAINST, key="j" * 32, today=today)
-    assert changed.outcome == votes.Cast.ALREADY and changed.ballot.choice == "for"
+    first = ballots.cast_by_code(session, vote, unit[0], Choice.FOR, key="k" * 32, today=today)
+    assert first.outcome == ballots.Cast.COUNTED and first.ballot.area == unit[0].area
+    again = ballots.cast_by_code(session, vote, unit[0], Choice.FOR, key="k" * 32, today=today)
+    assert again.outcome == ballots.Cast.REPEATED
+    changed = ballots.cast_by_code(
+        session, vote, unit[0], Choice.AGAINST, key="j" * 32, today=today
+    )
+    assert changed.outcome == ballots.Cast.ALREADY and changed.ballot.choice == "for"
     with pytest.raises(votes.ConsentError, match="out_of_scope"):
-        votes.cast_by_code(session, vote, homes[-1], Choice.FOR, key="m" * 32, today=today)
+        ballots.cast_by_code(session, vote, homes[-1], Choice.FOR, key="m" * 32, today=today)
     for index, home in enumerate(unit[1:4]):
-        votes.cast_by_code(session, vote, home, Choice.FOR, key=f"{index:032d}", today=today)
+        ballots.cast_by_code(session, vote, home, Choice.FOR, key=f"{index:032d}", today=today)
     tally = votes.close_vote(session, vote, wang, RULES[Kind.ELEVATOR])
     session.commit()
     # 4 of the unit's 6 owners for; the areas decide whether 2/3 of the unit's area agrees.
@@ -78,7 +81,7 @@ def test_a_vote_is_asked_opened_voted_once_and_closed(session: Session) -> None:
     frozen, rule = votes.result(session, vote, {})
     assert frozen == tally and rule == RULES[Kind.ELEVATOR]
     with pytest.raises(votes.ConsentError, match="closed"):
-        votes.cast_by_code(session, vote, unit[5], Choice.FOR, key="n" * 32, today=today)
+        ballots.cast_by_code(session, vote, unit[5], Choice.FOR, key="n" * 32, today=today)
     actions = session.exec(select(AuditEvent.action).order_by(col(AuditEvent.id))).all()
     assert actions == ["consent.ask", "consent.open", "consent.close"]
 
@@ -105,10 +108,8 @@ def test_owners_vote_with_their_code_once(app: Flask, session: Session) -> None:
     status, text = cast(slips[stranger])
     assert status == 400 and "not among the owners asked" in text
     assert cast("ZZZZ-ZZZZ")[0] == 400
-    ballots = session.exec(select(ConsentBallot)).all()
-    assert [(b.household_id, b.choice, b.channel) for b in ballots] == [
-        (homes[0].id, "for", "code")
-    ]
+    stored = session.exec(select(ConsentBallot)).all()
+    assert [(b.household_id, b.choice, b.channel) for b in stored] == [(homes[0].id, "for", "code")]
     assert "1 of 6 owners have voted" in client.get(url).get_data(as_text=True)
 
 
@@ -207,7 +208,7 @@ def test_the_form_asks_and_the_result_shows_the_figures(app: Flask, session: Ses
     votes.open_vote(session, vote, wang, local_today())
     today = local_today()
     for index, choice in enumerate((Choice.FOR, Choice.FOR, Choice.FOR, Choice.AGAINST)):
-        votes.cast_by_code(session, vote, homes[index], choice, key=f"{index:032d}", today=today)
+        ballots.cast_by_code(session, vote, homes[index], choice, key=f"{index:032d}", today=today)
     session.commit()
     page = client.get(f"/f/c/testyard/consent/{vote.id}").text
     token = hidden_fields(page)["csrf_token"]

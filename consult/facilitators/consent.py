@@ -21,6 +21,7 @@ from consult.labels import name_of
 from consult.models import Compound, ConsentVote, Household, Role, Scope
 from consult.residents.consent import scope_names
 from consult.services import accounts
+from consult.services import consent_ballots as ballots
 from consult.services import consent_votes as votes
 from consult.services.ballots import commit_with_retry
 from consult.services.phases import current_phase
@@ -214,7 +215,7 @@ def _paper_page(
     vote: ConsentVote,
     *,
     error: str | None = None,
-    previous: votes.Voted | None = None,
+    previous: ballots.Voted | None = None,
     status: int = 200,
 ) -> Page:
     session = get_session()
@@ -284,7 +285,7 @@ def _enter_paper(place: Compound, vote: ConsentVote) -> Page:
     try:
         voted = commit_with_retry(
             session,
-            lambda: votes.enter_paper(
+            lambda: ballots.enter_paper(
                 session,
                 vote,
                 household,
@@ -312,10 +313,10 @@ def _enter_paper(place: Compound, vote: ConsentVote) -> Page:
         return _paper_page(
             place, vote, error=error, status=400 if refused.reason != "phase" else 409
         )
-    if voted.outcome == votes.Cast.ALREADY:
+    if voted.outcome == ballots.Cast.ALREADY:
         return _paper_page(place, vote, previous=voted, status=409)
     label, chosen = household.label, name_of("choice", voted.ballot.choice)
-    if voted.outcome == votes.Cast.CORRECTED:
+    if voted.outcome == ballots.Cast.CORRECTED:
         done = _(
             "Corrected: %(label)s now votes %(choice)s (kept in the audit log).",
             label=label,

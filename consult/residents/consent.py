@@ -17,6 +17,7 @@ from consult.models import Compound, ConsentStatus, ConsentVote
 from consult.residents import bp
 from consult.residents.forms import new_submission_token, read_submission_token
 from consult.services import codes
+from consult.services import consent_ballots as ballots
 from consult.services import consent_votes as votes
 from consult.services.ballots import commit_with_retry
 from consult.services.phases import current_phase
@@ -116,7 +117,7 @@ def _cast(compound: Compound, vote: ConsentVote, today: date) -> Page:
     try:
         voted = commit_with_retry(
             session,
-            lambda: votes.cast_by_code(session, vote, household, choice, key=key, today=today),
+            lambda: ballots.cast_by_code(session, vote, household, choice, key=key, today=today),
         )
     except votes.ConsentError as refused:
         session.rollback()
@@ -127,7 +128,7 @@ def _cast(compound: Compound, vote: ConsentVote, today: date) -> Page:
             )
             return _page(compound, vote, today, error=error, status=400)
         return _page(compound, vote, today, status=409)
-    if voted.outcome == votes.Cast.ALREADY:
+    if voted.outcome == ballots.Cast.ALREADY:
         already = _(
             "Household %(label)s has voted already (%(choice)s). A vote is cast once and is not "
             "changed here; if it is wrong, tell the residents' committee.",

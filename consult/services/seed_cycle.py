@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlmodel import Session
 
 from consult.models import Account, Compound, Phase, Survey, SurveyStatus, WorkStatus
-from consult.services.consent_votes import demo_consent
+from consult.services.consent_ballots import demo_consent
 from consult.services.phases import move_to, set_dates
 from consult.services.plan_notice import demo_plan
 from consult.services.publications import publish as publish_results

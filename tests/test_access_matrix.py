@@ -28,7 +28,7 @@ from consult.models import (
     Role,
     WorkStatus,
 )
-from consult.services import meetings, works
+from consult.services import meetings, photos, works
 from consult.services.ballots import Answers, submit_ballot
 from consult.services.codes import issue_codes
 from consult.services.surveys import local_today
@@ -102,7 +102,7 @@ def world(app: Flask, session: Session) -> dict[str, Any]:
         status=WorkStatus.IN_PROGRESS,
         percent=10,
         text="",
-        photos=[works.demo_photo(0)],
+        photos=[photos.demo_photo(0)],
         today=today,
     )
     photo = session.exec(select(ProgressPhoto).where(ProgressPhoto.note_id == note.id)).one()

@@ -24,7 +24,7 @@ from consult.models import (
     WorkStatus,
 )
 from consult.models._base import utcnow
-from consult.services import works
+from consult.services import photos, works
 from consult.services.surveys import local_today
 from tests.conftest import hidden_fields
 from tests.factories import create_compound, create_district, create_user, log_in
@@ -234,7 +234,7 @@ def test_bad_input_is_refused_on_the_page(app: Flask, session: Session) -> None:
 def test_a_photo_of_another_compound_is_not_found(app: Flask, session: Session) -> None:
     _compound, (roof, *_rest) = published_works(session)
     published_works(session, "otheryard")
-    made = works.process_photo(photo_bytes(gps=False), max_side=1600)
+    made = photos.process_photo(photo_bytes(gps=False), max_side=1600)
     note(session, roof, photos=[made])
     session.commit()
     [photo] = session.exec(select(ProgressPhoto)).all()

@@ -18,7 +18,7 @@ from consult.errors import render_error
 from consult.facilitators import bp
 from consult.labels import name_of
 from consult.models import Compound, Role, WorkStatus
-from consult.services import accounts, audit, works
+from consult.services import accounts, audit, photos, works
 from consult.services.ballots import commit_with_retry
 from consult.services.phases import current_phase
 from consult.services.surveys import local_today
@@ -143,13 +143,16 @@ def _read_form(today: date) -> dict[str, Any]:
     return {"noted_on": noted_on, "status": status, "percent": int(typed), "text": text}
 
 
-def _read_photos() -> list[works.Photo]:
+def _read_photos() -> list[photos.Photo]:
     """Re-encode the photos sent with a note (none is fine); raise WorksError."""
     sent = [f for f in request.files.getlist("photos") if f.filename]
     if len(sent) > works.PHOTOS_PER_NOTE:
         raise works.WorksError("too_many_photos")
     side = current_app.config["PHOTO_MAX_SIDE"]
-    return [works.process_photo(f.read(), max_side=side) for f in sent]
+    try:
+        return [photos.process_photo(f.read(), max_side=side) for f in sent]
+    except photos.PhotoError as error:
+        raise works.WorksError(error.reason) from error
 
 
 def _not_now(place: Compound) -> str:

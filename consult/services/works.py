@@ -8,13 +8,10 @@ Photos are re-encoded here: scaled, turned upright, stripped of every metadata
 
 from __future__ import annotations
 
-import io
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -35,20 +32,16 @@ from consult.models import (
 )
 from consult.models._base import row_id, utcnow
 from consult.services.phases import current_phase
+from consult.services.photos import Photo, demo_photo
 
 #: Phases in which progress notes are taken (evaluation too: late finishing is recorded).
 NOTE_PHASES = (Phase.WORKS, Phase.EVALUATION)
 #: Photos a note may carry.
 PHOTOS_PER_NOTE = 3
-#: Longer side of the small variant shown on the residents' page, in pixels.
-THUMB_SIDE = 400
-#: Pixels an upload may decode to (a 64-megapixel camera); more is refused unread.
-MAX_PIXELS = 64_000_000
 #: What a note's text may hold.
 TEXT_MAX = 1000
 #: Statuses no longer late: finished, or given up.
 CLOSED = (WorkStatus.DONE, WorkStatus.DROPPED)
-_FORMATS = ["JPEG", "PNG"]  # JPEG opens multi-picture (MPO) files from phones too
 
 
 class WorksError(ValueError):
@@ -57,16 +50,6 @@ class WorksError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Photo:
-    """A photo as it is stored: re-encoded JPEG bytes, their size, a small variant."""
-
-    data: bytes
-    width: int
-    height: int
-    thumb: bytes
 
 
 @dataclass(frozen=True)
@@ -292,51 +275,6 @@ def follow_latest(session: Session, item: PlanItem) -> None:
     session.flush()
 
 
-def _encode(image: Image.Image, quality: int) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality, optimize=True)
-    return out.getvalue()
-
-
-def _clean_rgb(image: Image.Image) -> Image.Image:
-    """Return the pixels alone in RGB: a new image carries no EXIF, XMP, ICC or comment."""
-    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        flat = Image.new("RGB", rgba.size, (255, 255, 255))
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        image = flat
-    rgb = image.convert("RGB")
-    return Image.frombytes("RGB", rgb.size, rgb.tobytes())
-
-
-def process_photo(data: bytes, *, max_side: int) -> Photo:
-    """Re-encode an uploaded JPEG or PNG as a stored Photo.
-
-    Turned upright by its EXIF orientation, scaled to fit max_side, written as
-    JPEG without any metadata. Raises WorksError "not_an_image" or "too_many_pixels".
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=_FORMATS) as opened:
-                if opened.width * opened.height > MAX_PIXELS:
-                    raise WorksError("too_many_pixels")
-                if opened.format in ("JPEG", "MPO"):  # decode at 1/2, 1/4, 1/8 scale
-                    opened.draft("RGB", (max_side, max_side))
-                upright = ImageOps.exif_transpose(opened)
-                upright.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-                image = _clean_rgb(upright)
-    except WorksError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise WorksError("too_many_pixels") from error
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        raise WorksError("not_an_image") from error
-    small = image.copy()
-    small.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
-    return Photo(_encode(image, 80), image.width, image.height, _encode(small, 70))
-
-
 def late_items(
     session: Session, today: date, district_ids: Iterable[int] | None = None
 ) -> list[LateItem]:
@@ -397,26 +335,6 @@ def count_notes(session: Session, compound: Compound) -> int:
         .where(Plan.compound_id == compound.id)
     )
     return int(session.exec(query).one())
-
-
-def demo_photo(caption: int, *, width: int = 960, height: int = 720) -> Photo:
-    """Draw a simple picture of a building site (no metadata), stored like an upload."""
-    image = Image.new("RGB", (width, height), (196, 214, 232))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, height * 2 // 3, width, height), fill=(150, 140, 120))
-    left = width // 5 + 40 * caption
-    draw.rectangle((left, height // 4, left + width // 3, height * 2 // 3), fill=(226, 222, 210))
-    for row in range(3):
-        for column in range(3):
-            x = left + 30 + column * (width // 10)
-            y = height // 4 + 30 + row * (height // 9)
-            draw.rectangle((x, y, x + 40, y + 50), fill=(90, 120, 160))
-    for step in range(0, width, 60):  # scaffolding
-        draw.line((step, height // 5, step, height * 2 // 3), fill=(200, 120, 40), width=5)
-    draw.line((0, height // 5, width, height // 5), fill=(200, 120, 40), width=5)
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return process_photo(out.getvalue(), max_side=1600)
 
 
 def demo_works(session: Session, compound: Compound, account: Account | None, today: date) -> None:

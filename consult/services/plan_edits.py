@@ -19,8 +19,8 @@ from consult.services.plans import (
     Where,
     check_drafting,
     items_of,
+    plan_of,
     scope_choices,
-    start_plan,
 )
 
 
@@ -98,7 +98,9 @@ def save_edits(
     remove has residents' comments (leave it out instead).
     """
     check_drafting(compound)
-    plan = start_plan(session, compound)
+    plan = plan_of(session, compound)
+    if plan is None:
+        return True  # nothing to edit yet
     items = {row_id(item.id): item for item in items_of(session, plan)}
     choices = {where.value: where for where in scope_choices(session, compound)}
     values = {
@@ -108,10 +110,12 @@ def save_edits(
     }
     if any(edit.errors for edit in edits.values()):
         return False
+    changed = False
     if remove is not None and remove in items:
         if session.exec(select(PlanComment.id).where(PlanComment.plan_item_id == remove)).first():
             raise PlanError("commented", items[remove].title)
         session.delete(items[remove])
+        changed = True
     for item_id, new in values.items():
         item = items[item_id]
         if any(getattr(item, name) != value for name, value in new.items()):
@@ -119,7 +123,9 @@ def save_edits(
                 setattr(item, name, value)
             item.updated_at = utcnow()
             session.add(item)
-    plan.updated_at = utcnow()
-    session.add(plan)
+            changed = True
+    if changed:  # a form sent unchanged changes nothing, not even the plan's date
+        plan.updated_at = utcnow()
+        session.add(plan)
     session.flush()
     return True

@@ -36,8 +36,12 @@ run-city: translations
 	@echo "Planners' pages: http://$(HOST):$(PORT)/p/  (zhou / zhou-demo-2026, admin / admin-demo-2026)"
 	CONSULT_INSTANCE_PATH=$(CITY) $(BIN)/consult serve --bind $(HOST):$(PORT) --workers 1 --threads 4
 
+# The suite in TEST_WORKERS processes (a file's tests stay in one), then the load
+# tests alone, so that their servers have the machine to themselves.
+TEST_WORKERS ?= 2
 test: translations
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not load"
+	$(BIN)/pytest -q -m load
 
 lint: $(BIN)/consult
 	$(BIN)/ruff check consult tests bench

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from consult.db import make_engine
 from consult.models import (
     AgendaItem,
     CatalogItem,
@@ -24,7 +23,6 @@ from consult.services.ballots import Answers, submit_ballot
 from consult.services.city_tally import city_documents, city_menus
 from consult.services.surveys import current_survey, offer_items, offered_items
 from consult.services.tallies import ballots_document, compound_menu
-from tests.conftest import SeededCity
 from tests.factories import create_compound, open_survey
 
 
@@ -169,20 +167,3 @@ def test_a_small_city_every_case(session: Session) -> None:
                 ballots_document(session, compound, survey),
                 survey.mode == SurveyMode.CODES,
             )
-
-
-def test_the_seeded_city(seeded_city: SeededCity) -> None:
-    engine = make_engine(seeded_city.url)
-    with Session(engine) as session:
-        _check_seeded_city(session)
-    engine.dispose()
-
-
-def _check_seeded_city(session: Session) -> None:
-    menus = city_menus(session)
-    assert len(menus) == 466
-    assert menus == one_by_one(session)
-    # The planners' city page orders every compound as these menus do (one aggregate query).
-    from tests.test_dashboards import check_rows_against_menus
-
-    check_rows_against_menus(session, menus)

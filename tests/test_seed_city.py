@@ -35,9 +35,12 @@ from consult.models import (
 )
 from consult.services.ballots import ALPHABET
 from consult.services.city import seed_city
+from consult.services.city_tally import city_menus
 from consult.services.seed import DISTRICTS
 from consult.services.tallies import compound_menu
 from tests.conftest import SeededCity
+from tests.test_city_tally import one_by_one
+from tests.test_dashboards import check_rows_against_menus
 
 
 def test_seed_city_makes_the_programme_city(seeded_city: SeededCity) -> None:
@@ -200,3 +203,18 @@ def test_seed_city_is_deterministic(seeded_city: SeededCity, tmp_path: Path) -> 
     if not seeded_city.url.startswith("sqlite"):
         pytest.skip("one comparison is enough: it runs against the SQLite city")
     assert _digest(f"sqlite:///{tmp_path / 'again.db'}", seed=2026) == _digest(seeded_city.url)
+
+
+def test_the_seeded_city_tallied_at_once_equals_each_compound_alone(
+    seeded_city: SeededCity,
+) -> None:
+    # Here rather than in test_city_tally.py, so that the tests of one seeded city run
+    # together (the suite runs a file's tests in one process).
+    engine = make_engine(seeded_city.url)
+    with Session(engine) as session:
+        menus = city_menus(session)
+        assert len(menus) == 466
+        assert menus == one_by_one(session)
+        # The planners' city page orders every compound as these menus do (one aggregate).
+        check_rows_against_menus(session, menus)
+    engine.dispose()

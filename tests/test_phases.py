@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from flask import Flask
 from sqlmodel import Session, select
 
-from consult.models import AuditEvent, Compound, Phase, PhaseDates
+from consult.models import AuditEvent, Compound, Phase, PhaseDates, Plan, SurveyStatus
 from consult.services import phases
 from consult.services.surveys import local_today
 from tests.conftest import hidden_fields
@@ -17,13 +17,22 @@ from tests.factories import create_compound, create_user, log_in, open_survey
 
 def test_moving_through_the_cycle_dates_the_phases(session: Session) -> None:
     compound, _ = create_compound(session)
+    survey = open_survey(session, compound)
     assert phases.current_phase(compound) == Phase.NEEDS
     assert [s.state for s in phases.timeline(session, compound)][:3] == [
         "current",
         "later",
         "later",
     ]
-    phases.set_dates(session, compound, {Phase.NEEDS: (date(2026, 11, 1), None)})
+    phases.set_dates(
+        session,
+        compound,
+        {
+            Phase.NEEDS: (date(2026, 11, 1), date(2026, 12, 31)),
+            Phase.PLAN: (date(2027, 1, 1), date(2027, 2, 1)),
+            Phase.NOTICE: (date(2026, 3, 1), date(2026, 3, 8)),
+        },
+    )
     phases.move_to(session, compound, Phase.PLAN, date(2026, 11, 20))
     session.commit()
     steps = {s.phase: s for s in phases.timeline(session, compound)}
@@ -32,8 +41,22 @@ def test_moving_through_the_cycle_dates_the_phases(session: Session) -> None:
         date(2026, 11, 1),
         date(2026, 11, 20),
     )
-    assert steps[Phase.PLAN].starts_on == date(2026, 11, 20)
+    # What happened replaces what was planned: the plan started today, its end still ahead.
+    assert (steps[Phase.PLAN].starts_on, steps[Phase.PLAN].ends_on) == (
+        date(2026, 11, 20),
+        date(2027, 2, 1),
+    )
+    # The needs survey stopped taking answers when the compound left the needs phase.
+    session.refresh(survey)
+    assert survey.status == SurveyStatus.CLOSED
     assert phases.next_phase(compound) == Phase.NOTICE
+    # A planned end already past is no end: it is forgotten when the phase starts.
+    phases.move_to(session, compound, Phase.NOTICE, date(2026, 11, 25))
+    steps = {s.phase: s for s in phases.timeline(session, compound)}
+    assert (steps[Phase.NOTICE].starts_on, steps[Phase.NOTICE].ends_on) == (
+        date(2026, 11, 25),
+        None,
+    )
     phases.move_to(session, compound, Phase.MAINTAINED, date(2026, 12, 1))
     assert phases.next_phase(compound) is None
     # Back, to correct a mistake: nothing is ended by going back.
@@ -118,3 +141,35 @@ def test_facilitators_move_and_date_residents_see(app: Flask, session: Session) 
     assert planner.get("/f/c/testyard/phases").status_code == 200
     session.expire_all()
     assert session.exec(select(Compound.phase).where(Compound.code == "testyard")).one() == "plan"
+
+
+def test_the_public_notice_is_not_cut_short(app: Flask, session: Session) -> None:
+    compound, _ = create_compound(session)
+    today = local_today()
+    plan = Plan(compound_id=compound.id, version=1, notice_until=today + timedelta(days=3))
+    plan.published = {"version": 1, "items": []}
+    session.add(plan)
+    phases.move_to(session, compound, Phase.NOTICE, today)
+    session.commit()
+    create_user(session, "wang", "facilitator", compounds=[compound])
+    client = app.test_client()
+    log_in(client, "wang")
+    client.get("/?lang=en")
+    token = hidden_fields(client.get("/f/c/testyard/phases").get_data(as_text=True))["csrf_token"]
+    move = {"csrf_token": token, "phase": "consent"}
+    assert client.post("/f/c/testyard/phases/move", data=move).status_code == 303
+    assert "The public notice runs until" in client.get("/f/c/testyard/phases").get_data(
+        as_text=True
+    )
+    session.expire_all()
+    assert session.exec(select(Compound.phase).where(Compound.code == "testyard")).one() == "notice"
+    # Once the notice has ended, the compound moves on.
+    plan = session.exec(select(Plan)).one()
+    plan.notice_until = today - timedelta(days=1)
+    session.add(plan)
+    session.commit()
+    assert client.post("/f/c/testyard/phases/move", data=move).status_code == 303
+    session.expire_all()
+    assert (
+        session.exec(select(Compound.phase).where(Compound.code == "testyard")).one() == "consent"
+    )

@@ -12,9 +12,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from consult.access import current_compound, requires
 from consult.db import get_session
 from consult.facilitators import bp
+from consult.i18n import format_day
 from consult.labels import name_of
 from consult.models import PHASES, Phase, Role
-from consult.services import accounts, audit, phases, surveys
+from consult.services import accounts, audit, phases, plans, surveys
 
 Page = str | tuple[str, int] | BaseResponse
 RUN = (Role.ADMIN, Role.FACILITATOR)
@@ -86,7 +87,26 @@ def move_phase(code: str) -> Page:
         flash(_("Choose a phase."), "error")
         return redirect(url_for("facilitators.compound_phases", code=code), 303)
     left = phases.current_phase(place)
-    phases.move_to(session, place, phase, surveys.local_today())
+    today = surveys.local_today()
+    plan = plans.plan_of(session, place)
+    if (
+        left == Phase.NOTICE
+        and PHASES.index(phase) > PHASES.index(left)
+        and plans.notice_open(place, plan, today)
+        and plan is not None
+        and plan.notice_until is not None
+    ):
+        # The notice is residents' time to object: it is not cut short.
+        flash(
+            _(
+                "The public notice runs until %(date)s: residents may comment until then. "
+                "The compound moves on after it ends.",
+                date=format_day(plan.notice_until),
+            ),
+            "error",
+        )
+        return redirect(url_for("facilitators.compound_phases", code=code), 303)
+    phases.move_to(session, place, phase, today)
     audit.record(
         session, current_user, "phases.move", f"compound:{code}", left=str(left), to=str(phase)
     )

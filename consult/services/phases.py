@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from consult.models import PHASES, Compound, Phase, PhaseDates
+from consult.models import PHASES, Compound, Phase, PhaseDates, Survey, SurveyPhase, SurveyStatus
 from consult.models._base import row_id, utcnow
 
 
@@ -89,21 +89,52 @@ def set_dates(
 def move_to(session: Session, compound: Compound, phase: Phase, today: date) -> None:
     """Put the compound in the phase (forward or, to correct a mistake, back); flush.
 
-    The phase left ends today and the phase entered starts today, unless their
-    dates were set already.
+    Forward, the dates become what happened: the phase left ends today and the
+    phase entered starts today (its planned end is kept unless already past), and
+    the survey that belonged to the phase left stops taking answers (the needs
+    survey on leaving the needs phase, the satisfaction survey on leaving the
+    evaluation). Going back changes no date and reopens nothing: a survey closed by
+    mistake is reopened on its settings page.
     """
     left = current_phase(compound)
     if phase == left:
         return
-    old = _row(session, compound, left)
-    if old.ends_on is None and PHASES.index(phase) > PHASES.index(left):
+    forward = PHASES.index(phase) > PHASES.index(left)
+    if forward:
+        old = _row(session, compound, left)
         old.ends_on = max(today, old.starts_on) if old.starts_on else today
+        old.updated_at = utcnow()
         session.add(old)
+        for asked in _surveys_of(session, compound, left):
+            asked.status = SurveyStatus.CLOSED
+            session.add(asked)
     new = _row(session, compound, phase)
-    if new.starts_on is None:
+    if forward or new.starts_on is None:
         new.starts_on = today
+        if new.ends_on is not None and new.ends_on < today:
+            new.ends_on = None
     new.entered_at = new.updated_at = utcnow()
     session.add(new)
     compound.phase = str(phase)
     session.add(compound)
     session.flush()
+
+
+#: The survey that belongs to a phase and closes when the compound leaves it.
+PHASE_SURVEYS = {Phase.NEEDS: SurveyPhase.NEEDS, Phase.EVALUATION: SurveyPhase.SATISFACTION}
+
+
+def _surveys_of(session: Session, compound: Compound, phase: Phase) -> list[Survey]:
+    """The open surveys of the phase (none for phases without one)."""
+    asked = PHASE_SURVEYS.get(phase)
+    if asked is None:
+        return []
+    return list(
+        session.exec(
+            select(Survey).where(
+                Survey.compound_id == compound.id,
+                Survey.phase == asked,
+                Survey.status == SurveyStatus.OPEN,
+            )
+        ).all()
+    )

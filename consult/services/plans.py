@@ -352,6 +352,15 @@ def publish(
     session.add(plan)
     if phases.current_phase(compound) in (Phase.NEEDS, Phase.PLAN):
         phases.move_to(session, compound, Phase.NOTICE, today)
+    if phases.current_phase(compound) == Phase.NOTICE:
+        # The notice's dates on the timeline are the plan's: from today to its last day.
+        dates = {step.phase: step for step in phases.timeline(session, compound)}
+        starts = dates[Phase.NOTICE].starts_on
+        phases.set_dates(
+            session,
+            compound,
+            {Phase.NOTICE: (starts if starts and starts <= today else today, notice_until)},
+        )
     session.flush()
     return plan
 

@@ -88,8 +88,9 @@ def city(
 ) -> tuple[list[CompoundScore], list[LowItem]]:
     """Rank the compounds by overall satisfaction and flag the items the rule finds low.
 
-    Three aggregate queries for any number of compounds. Compounds without a
-    satisfaction survey, or without answers, come last.
+    Three aggregate queries for any number of compounds. Compounds with fewer
+    answers than the rule's minimum are not ranked among the rest: they come after
+    them, and those without a satisfaction survey or answers last.
     """
     by_id = {row_id(c.id): c for c in compounds}
     if not by_id:
@@ -152,6 +153,7 @@ def city(
     ]
     ranking.sort(
         key=lambda r: (
+            r.overall.ratings < rule.min_ratings,  # too few answers to rank: after the rest
             r.overall.mean is None,
             -(r.overall.mean or 0),
             -(r.overall.share or 0),

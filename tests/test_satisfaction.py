@@ -339,6 +339,11 @@ def test_planners_rank_compounds_within_their_districts(app: Flask, session: Ses
     ]
     assert [(item.compound.code, item.title) for item in low] == [("alpha", "供水管网改造")]
     assert LOW_SATISFACTION.flags(low[0].score)
+    # One delighted household does not put a compound first: below 5 answers, no rank.
+    gamma, few, _, few_survey = _evaluating(session, "gamma")
+    _answer(session, few_survey, few[0], 5)
+    ranking, _ = city(session, [first, second, gamma])
+    assert [r.compound.code for r in ranking] == ["beta", "alpha", "gamma"]
     create_user(session, "zhou", "planner", districts=[elsewhere])
     client = app.test_client()
     log_in(client, "zhou")

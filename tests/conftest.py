@@ -109,6 +109,25 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
             yield url
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Hash passwords at argon2's lowest cost in tests.
+
+    At the production cost a hash and its check take half a second of CPU, and
+    the suite creates and logs in accounts hundreds of times; what is tested is
+    that passwords are argon2 hashes checked by argon2, not the cost. (The load
+    tests' servers run in their own processes, at the production cost.)
+    """
+    from argon2 import PasswordHasher
+
+    from consult.services import accounts
+
+    production = accounts._hasher
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    accounts._hasher = production
+
+
 @dataclass(frozen=True)
 class SeededCity:
     """A database holding the synthetic city, seeded once per test session by the CLI."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 from datetime import timedelta
 from typing import Any
 
@@ -286,3 +287,22 @@ def test_demo_works_tells_a_story(session: Session) -> None:
     assert works.is_late(works.works_items(session, compound)[3], TODAY)
     assert len(session.exec(select(ProgressPhoto)).all()) == 2
     assert works.works_items(session, compound)[0].done_on is not None
+
+
+def test_photos_with_damaged_exif_are_taken_or_refused_never_crash() -> None:
+    # Phones and chat apps' editors write broken EXIF; Pillow's exif_transpose raised
+    # TypeError on some. Each damaged copy is stored (unturned) or refused as no image.
+    good = photo_bytes((64, 32))
+    start = good.index(b"Exif\x00\x00")
+    end = start + int.from_bytes(good[start - 2 : start], "big")
+    draw = random.Random(278)
+    for _ in range(400):
+        damaged = bytearray(good)
+        for _ in range(draw.randint(1, 6)):
+            damaged[draw.randrange(start + 6, end - 2)] = draw.randrange(256)
+        try:
+            stored = photos.process_photo(bytes(damaged), max_side=1600)
+        except photos.PhotoError as error:
+            assert error.reason == "not_an_image"
+        else:
+            assert b"Exif" not in stored.data and b"PhoneMaker" not in stored.data

@@ -284,7 +284,7 @@ def plan_comments(code: str) -> Page:
     )
 
 
-@bp.post("/c/<code>/plan/comments/<int:comment_id>/answer")
+@bp.post("/c/<code>/plan/comments/<int(max=2147483647):comment_id>/answer")
 @requires(*RUN, compound="run")
 def plan_answer(code: str, comment_id: int) -> Page:
     session = get_session()

@@ -71,7 +71,7 @@ def works_page(code: str) -> Page:
     return _page(current_compound(code))
 
 
-@bp.post("/c/<code>/works/<int:plan_item_id>")
+@bp.post("/c/<code>/works/<int(max=2147483647):plan_item_id>")
 @requires(Role.ADMIN, Role.FACILITATOR, compound="run")
 def works_note(code: str, plan_item_id: int) -> Page:
     session = get_session()

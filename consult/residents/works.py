@@ -50,7 +50,7 @@ def works_page(code: str) -> Page:
     )
 
 
-@bp.get("/c/<code>/works/photos/<int:photo_id>.jpg")
+@bp.get("/c/<code>/works/photos/<int(max=2147483647):photo_id>.jpg")
 @public
 def works_photo(code: str, photo_id: int) -> BaseResponse:
     photo = works.photo_of(get_session(), current_compound(code), photo_id)

@@ -11,7 +11,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, UnidentifiedImageError
 
 #: Longer side of the small variant shown on the residents' page, in pixels.
 THUMB_SIDE = 400
@@ -55,6 +55,34 @@ def _clean_rgb(image: Image.Image) -> Image.Image:
     return Image.frombytes("RGB", rgb.size, rgb.tobytes())
 
 
+#: EXIF orientation -> the transpositions that turn the picture upright.
+_ORIENTATIONS: dict[int, tuple[Image.Transpose, ...]] = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Turn the picture as its EXIF orientation says; as it is when the EXIF is unreadable.
+
+    Only the orientation tag is read: Pillow's `exif_transpose` writes the EXIF back,
+    which fails on the damaged EXIF that phones and chat apps' editors produce.
+    """
+    try:
+        orientation = int(image.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - any damage to the EXIF means "no orientation"
+        orientation = 1
+    turned = image
+    for step in _ORIENTATIONS.get(orientation, ()):
+        turned = turned.transpose(step)
+    return turned if turned is not image else image.copy()
+
+
 def process_photo(data: bytes, *, max_side: int) -> Photo:
     """Re-encode an uploaded JPEG or PNG as a stored Photo.
 
@@ -63,13 +91,15 @@ def process_photo(data: bytes, *, max_side: int) -> Photo:
     """
     try:
         with warnings.catch_warnings():
+            # Pillow warns about damaged EXIF, which is thrown away here anyway.
+            warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=_FORMATS) as opened:
                 if opened.width * opened.height > MAX_PIXELS:
                     raise PhotoError("too_many_pixels")
                 if opened.format in ("JPEG", "MPO"):  # decode at 1/2, 1/4, 1/8 scale
                     opened.draft("RGB", (max_side, max_side))
-                upright = ImageOps.exif_transpose(opened)
+                upright = _upright(opened)
                 upright.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
                 image = _clean_rgb(upright)
     except PhotoError:

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlmodel import Session, select
 
 from consult.models import AuditEvent, Compound, Phase, PhaseDates, Plan, SurveyStatus
-from consult.services import phases
+from consult.services import phases, plan_edits, plans
 from consult.services.surveys import local_today
 from tests.conftest import hidden_fields
 from tests.factories import create_compound, create_user, log_in, open_survey
@@ -173,3 +173,39 @@ def test_the_public_notice_is_not_cut_short(app: Flask, session: Session) -> Non
     assert (
         session.exec(select(Compound.phase).where(Compound.code == "testyard")).one() == "consent"
     )
+
+
+def test_what_follows_the_notice_waits_for_a_published_unchanged_plan(session: Session) -> None:
+    compound, _ = create_compound(session)
+    open_survey(session, compound)
+    today = local_today()
+    # No plan: neither the notice nor anything after it; the plan phase is fine.
+    for phase in (Phase.NOTICE, Phase.CONSENT, Phase.WORKS):
+        assert plans.why_not_move(session, compound, None, phase, today) == "no_plan"
+    assert plans.why_not_move(session, compound, None, Phase.PLAN, today) is None
+    plan = plans.draft_from_menu(session, compound)
+    plan_edits.save_edits(session, compound, {})  # nothing to save: nothing changes
+    assert plans.why_not_move(session, compound, plan, Phase.CONSENT, today) == "no_plan"
+    plans.add_item(session, compound, title="楼道灯", category="basic", reason="议事会提出")
+    plans.publish(
+        session,
+        compound,
+        create_user(session, "wang", "facilitator", compounds=[compound]),
+        contact="居委会",
+        summary="",
+        notice_until=today + timedelta(days=7),
+        today=today,
+    )
+    # Skipping the notice is refused too (from the needs phase, or going back and on).
+    assert plans.why_not_move(session, compound, plan, Phase.WORKS, today) == "notice_running"
+    later = today + timedelta(days=8)
+    assert plans.why_not_move(session, compound, plan, Phase.CONSENT, later) is None
+    # Changed after publication: publish again first.
+    [line] = plans.items_of(session, plan)
+    line.cost = 12_345
+    session.add(line)
+    assert (
+        plans.why_not_move(session, compound, plan, Phase.CONSENT, later) == "unpublished_changes"
+    )
+    # Going back is never held up.
+    assert plans.why_not_move(session, compound, plan, Phase.NEEDS, today) is None

@@ -89,13 +89,26 @@ def move_phase(code: str) -> Page:
     left = phases.current_phase(place)
     today = surveys.local_today()
     plan = plans.plan_of(session, place)
-    if (
-        left == Phase.NOTICE
-        and PHASES.index(phase) > PHASES.index(left)
-        and plans.notice_open(place, plan, today)
-        and plan is not None
-        and plan.notice_until is not None
-    ):
+    why = plans.why_not_move(session, place, plan, phase, today)
+    if why == "no_plan":
+        flash(
+            _(
+                "Publish the renovation plan first (on the plan page): publishing it opens "
+                "the public notice, and the owners' vote and the works follow the notice."
+            ),
+            "error",
+        )
+        return redirect(url_for("facilitators.compound_phases", code=code), 303)
+    if why == "unpublished_changes":
+        flash(
+            _(
+                "The plan was changed after it was published. Publish it again (residents "
+                "get a new notice period) or undo the changes before moving on."
+            ),
+            "error",
+        )
+        return redirect(url_for("facilitators.compound_phases", code=code), 303)
+    if why == "notice_running" and plan is not None and plan.notice_until is not None:
         # The notice is residents' time to object: it is not cut short.
         flash(
             _(

@@ -16,6 +16,7 @@ from consult.access import current_compound, requires
 from consult.db import get_session
 from consult.errors import render_error
 from consult.facilitators import bp
+from consult.i18n import format_day
 from consult.models import CatalogItem, Compound, Role
 from consult.models.cycle import PlanComment
 from consult.services import accounts, audit, plan_edits, plan_notice, plans, surveys
@@ -116,6 +117,7 @@ def _page(
         drafting=plans.can_draft(place),
         can_run=accounts.can_run(session, current_user, place),
         notice_open=plans.notice_open(place, found, today),
+        notice_ended=bool(found and found.notice_until and found.notice_until < today),
         comments=len(plan_notice.entries(session, found)) if found else 0,
     ), status
 
@@ -231,8 +233,14 @@ def plan_publish(code: str) -> Page:
         until = date.fromisoformat(form.get("notice_until", "").strip()[:20])
     except ValueError:
         errors["notice_until"] = _("Give the last day of the notice, as 2026-12-01.")
-    if until is not None and until < today:
-        errors["notice_until"] = _("The last day of the notice cannot be in the past.")
+    shortest = plans.default_notice_until(today, current_app.config["PUBLIC_NOTICE_DAYS"])
+    if until is not None and until < shortest:
+        # Every version gets the whole notice: a changed plan is not noticed for less.
+        errors["notice_until"] = _(
+            "Residents have at least %(days)d days to comment: the last day is %(date)s or later.",
+            days=current_app.config["PUBLIC_NOTICE_DAYS"],
+            date=format_day(shortest),
+        )
     publishing = {**form.to_dict(), "errors": errors}
     if errors or until is None:
         return _page(place, publishing=publishing, status=400)

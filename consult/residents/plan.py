@@ -192,6 +192,7 @@ def _page(
             lines={line["id"]: line for line in (published or {}).get("items", [])},
             entries=plan_notice.entries(session, found) if found and published else [],
             is_open=is_open,
+            notice_ended=bool(found and found.notice_until and found.notice_until < today),
             refused=refused,
             form=form,
             token=form.token if form.key else new_submission_token(compound.code),

@@ -82,6 +82,44 @@ def notice_open(compound: Compound, plan: Plan | None, today: date) -> bool:
     )
 
 
+def why_not_move(
+    session: Session, compound: Compound, plan: Plan | None, phase: Phase, today: date
+) -> str | None:
+    """Why the compound may not move forward to the phase now (None: it may).
+
+    "no_plan": the notice and what follows it need a published plan (publishing
+    opens the notice). "notice_running": the owners' vote and the works wait until
+    the notice has ended; it is never cut short, whichever phase the compound is in.
+    "unpublished_changes": the plan was changed after it was published; what the
+    owners vote on and the works carry out is what residents were shown, so it is
+    published again first. Going back, to correct a mistake, is always allowed.
+    """
+    order = list(Phase)
+    if order.index(phase) <= order.index(phases.current_phase(compound)):
+        return None
+    if order.index(phase) < order.index(Phase.NOTICE):
+        return None
+    if plan is None or plan.published is None or plan.notice_until is None:
+        return "no_plan"
+    if order.index(phase) > order.index(Phase.NOTICE):
+        if today <= plan.notice_until:
+            return "notice_running"
+        if unpublished_changes(session, plan):
+            return "unpublished_changes"
+    return None
+
+
+def unpublished_changes(session: Session, plan: Plan) -> bool:
+    """Whether the plan's lines differ from the version residents were shown."""
+    if plan.published is None:
+        return True
+
+    def lines(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in line.items() if k != "title_en"} for line in snapshot["items"]]
+
+    return lines(snapshot(session, plan, items_of(session, plan))) != lines(plan.published)
+
+
 def reason_needed(item: PlanItem) -> bool:
     """Whether the line needs a reason: included though unsupported, or supported but left out."""
     return item.included != item.supported

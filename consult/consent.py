@@ -1,9 +1,11 @@
 """Owners' consent (业主表决): does a vote carry, by area and by headcount? Pure.
 
 Civil Code art. 278: owners holding at least 2/3 of the floor area and at least
-2/3 of the owners take part; raising or using maintenance funds, rebuilding and
-changing the use of common parts need at least 3/4 of the participating area
-and owners; other matters need more than half of each. In Chinese law "以上"
+2/3 of the owners take part; raising maintenance funds (item 6), rebuilding
+(item 7) and changing the use of common parts or using them for business
+(item 8) need at least 3/4 of the participating area and owners; other
+matters need more than half of each, among them using the maintenance funds
+(item 5), the management rules (item 2) and the property company (item 4). In Chinese law "以上"
 includes the number itself (art. 1259) and "过半数" means more than half.
 Elevator retrofits follow local rules, commonly: 2/3 of the unit's area and
 owners agree and no owner objects. Every threshold is a setting (a `Rule`);
@@ -42,9 +44,11 @@ class Choice(StrEnum):
 class Kind(StrEnum):
     """Kinds of question, each with its rule."""
 
-    #: Other matters on common parts: more than half of the participating area and owners.
+    #: Other matters (art. 278 items 1-5 and 9, e.g. the plan, management rules, using the
+    #: maintenance funds): more than half of the participating area and owners.
     ORDINARY = "ordinary"
-    #: Maintenance funds, rebuilding, changes of use: 3/4 of the participating area and owners.
+    #: Raising maintenance funds, rebuilding, changing the use of common parts (items 6-8):
+    #: 3/4 of the participating area and owners.
     MAJOR = "major"
     #: Adding an elevator to a unit: the local rule (2/3 of all, and nobody against).
     ELEVATOR = "elevator"
@@ -160,7 +164,15 @@ def decide(owners: Iterable[Owner], rule: Rule) -> Tally:
     by_owners = rule.approval.met(Fraction(len(agree)), Fraction(base_owners))
 
     if unknown:
-        outcome = Outcome.AREA_UNKNOWN
+        # Areas unknown: only what the headcount decides alone can be said.
+        if not by_owners_taking_part:
+            outcome = Outcome.NO_QUORUM
+        elif rule.no_objection and against:
+            outcome = Outcome.OBJECTED
+        elif not by_owners:
+            outcome = Outcome.REJECTED
+        else:
+            outcome = Outcome.AREA_UNKNOWN
     elif not participation:
         outcome = Outcome.NO_QUORUM
     elif rule.no_objection and against:

@@ -8,9 +8,10 @@ from typing import Any
 from flask import Flask, g, has_app_context
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from sqlmodel import select
 
 from consult.catalog import CATEGORIES
-from consult.models import Survey
+from consult.models import CatalogItem, Survey
 
 NAMES = {
     "role": {
@@ -150,8 +151,8 @@ NAMES = {
     },
     # Owners' consent: kinds of question, outcomes, scopes, how a vote was cast.
     "consent": {
-        "ordinary": _l("Ordinary matter"),
-        "major": _l("Maintenance funds, rebuilding or change of use"),
+        "ordinary": _l("Ordinary matter (the plan, management rules, using the maintenance fund)"),
+        "major": _l("Raising maintenance funds, rebuilding or change of use of common parts"),
         "elevator": _l("Elevator for a unit"),
         "approved": _l("Approved"),
         "rejected": _l("Not approved"),
@@ -179,6 +180,25 @@ def name_of(kind: str, code: object) -> str:
     if key not in names:
         names[key] = str(NAMES[kind].get(key[2], code))
     return names[key]
+
+
+def line_name(line: Any) -> str:
+    """A plan line's name in the page's language: the catalogue's English name in English.
+
+    Plan lines keep the Chinese title they were drafted with; an item the plan wrote in
+    has only that. The catalogue's English names are read once per request.
+    """
+    title = str(getattr(line, "title", ""))
+    item_id = getattr(line, "item_id", None)
+    if not item_id or not has_app_context() or not str(get_locale()).startswith("en"):
+        return title
+    names: dict[str, str] | None = g.get("catalog_names_en")
+    if names is None:
+        from consult.db import get_session  # the tables are read only when a page asks
+
+        rows = get_session().exec(select(CatalogItem.id, CatalogItem.name_en)).all()
+        names = g.catalog_names_en = dict(rows)
+    return names.get(item_id, title)
 
 
 def explained(kind: str, reason: str, detail: str = "") -> str:
@@ -210,6 +230,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda code: name_of("method", code), "method_name")
     app.add_template_global(lambda code: name_of("channel", code), "channel_name")
     app.add_template_global(survey_status, "survey_status")
+    app.add_template_global(line_name, "line_name")
     app.add_template_filter(by_category, "by_category")
     app.add_template_global(lambda code: name_of("status", code), "status_name")
     for kind in (

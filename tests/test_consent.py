@@ -195,6 +195,23 @@ def test_an_unknown_area_of_an_owner_who_did_not_vote_still_decides_nothing() ->
     assert tally.outcome == Outcome.AREA_UNKNOWN and tally.voters == 3
 
 
+def test_what_the_headcount_decides_alone_is_decided_though_areas_are_unknown() -> None:
+    unknown = Owner(None, None)
+    # 1 of 4 owners voted: under 2/3 of the owners, whatever the areas.
+    assert decide([*owners(FOR), unknown, unknown, unknown], RULES[Kind.ORDINARY]).outcome == (
+        Outcome.NO_QUORUM
+    )
+    # An elevator with one owner against: objected, whatever the areas.
+    unit = [*owners(FOR, FOR, FOR, AGAINST), Owner(None, FOR)]
+    assert decide(unit, RULES[Kind.ELEVATOR]).outcome == Outcome.OBJECTED
+    # 1 of 4 voters for: not more than half by heads, whatever the areas.
+    heads = [*owners(FOR, AGAINST, AGAINST), Owner(None, AGAINST)]
+    assert decide(heads, RULES[Kind.ORDINARY]).outcome == Outcome.REJECTED
+    # Enough heads for: only the areas could tell, and they are not known.
+    enough = [*owners(FOR, FOR, FOR), Owner(None, AGAINST)]
+    assert decide(enough, RULES[Kind.ORDINARY]).outcome == Outcome.AREA_UNKNOWN
+
+
 def test_local_rules_come_from_the_setting() -> None:
     rules = rules_from(
         {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -72,7 +73,12 @@ def test_a_vote_is_asked_opened_voted_once_and_closed(session: Session) -> None:
         ballots.cast_by_code(session, vote, homes[-1], Choice.FOR, key="m" * 32, today=today)
     for index, home in enumerate(unit[1:4]):
         ballots.cast_by_code(session, vote, home, Choice.FOR, key=f"{index:032d}", today=today)
-    tally = votes.close_vote(session, vote, wang, RULES[Kind.ELEVATOR])
+    # Owners keep every day they were given: not closed before the last day, unless all voted.
+    vote.closes_on = today + timedelta(days=3)
+    with pytest.raises(votes.ConsentError, match="still_running"):
+        votes.close_vote(session, vote, wang, RULES[Kind.ELEVATOR], today)
+    vote.closes_on = today
+    tally = votes.close_vote(session, vote, wang, RULES[Kind.ELEVATOR], today + timedelta(days=1))
     session.commit()
     # 4 of the unit's 6 owners for; the areas decide whether 2/3 of the unit's area agrees.
     assert (tally.owners, tally.voters, tally.owners_for) == (6, 4, 4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from flask import Flask
@@ -124,7 +125,11 @@ def test_the_form_stores_once_and_replaces_in_place(app: Flask, session: Session
     client = app.test_client()
     page = client.get("/c/testyard/satisfaction?lang=en")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "供水管网改造" in html and "供电设施" not in html
+    # The done item, in English by the catalogue's name; the item not done is not asked.
+    assert page.status_code == 200 and "Water supply pipes &amp; facilities" in html
+    assert "供水管网改造" not in html and "供电设施" not in html
+    chinese = app.test_client().get("/c/testyard/satisfaction").get_data(as_text=True)
+    assert "供水管网改造" in chinese
     assert f'name="item-{lines["roof"].id}"' in html and "Very satisfied" in html
     home = homes[0]
     building, unit, room = home.label.split("-")
@@ -187,6 +192,8 @@ def test_a_household_with_a_code_answers_with_it(app: Flask, session: Session) -
     page = client.get(f"/h/{issued[0].code}?lang=en").get_data(as_text=True)
     assert "How did the renovation go?" in page and "verified by your household code" in page
     sent = {**hidden_fields(page), "overall": "5"}
+    # A form mistake with a good code is a 422: no guess at a code, not counted as one.
+    assert client.post(f"/h/{issued[0].code}", data={**sent, "overall": "9"}).status_code == 422
     assert client.post(f"/h/{issued[0].code}", data=sent).status_code == 303
     # By the open link, nobody can answer in that household's name.
     building, unit, room = homes[0].label.split("-")
@@ -297,6 +304,13 @@ def test_wanted_items_are_compared_with_the_others(app: Flask, session: Session)
     wish = next(w for w in comparison.wishes if w.plan_item_id == roof)
     assert (wish.wanted.ratings, wish.wanted.share) == (6, 1.0)
     assert (wish.others.ratings, wish.others.share) == (6, 0.0)
+    # In public, a split with a small side is withheld whole: the item's total is public,
+    # so the small side would be a subtraction away.
+    few = replace(wish, others=figures.score([1, 1, 1, 0, 0], households=24))  # 3 others
+    shown = figures.public_comparison(replace(comparison, wishes=[few]), minimum=5)
+    assert shown.wishes[0].wanted.withheld and shown.wishes[0].others.withheld
+    whole = figures.public_comparison(replace(comparison, wishes=[wish]), minimum=5)
+    assert whole.wishes[0].wanted.share == 1.0 and whole.wishes[0].others.share == 0.0
     top = {row.item_id: row for row in comparison.top}
     assert top["water_supply"].outcome == "done" and top["water_supply"].needs_rank in (1, 2)
     assert top["drainage_sewer"].outcome == "not_in_plan"

@@ -43,6 +43,10 @@ REFUSED = {
     "not_draft": _l("This vote was opened already."),
     "ended": _l("Its last day of voting has passed."),
     "not_open": _l("This vote is not open."),
+    "still_running": _l(
+        "Voting runs until its last day, and not every owner has voted yet: it is counted "
+        "after the last day."
+    ),
     "stale_form": _l("That form was used already; here is a fresh one."),
 }
 
@@ -187,7 +191,7 @@ def close_consent_vote(code: str, vote_id: int) -> Page:
     vote = _vote_or_404(place, vote_id)
     rule = votes.settled_rules(current_app.config)[Kind(vote.kind)]
     try:
-        tally = votes.close_vote(session, vote, current_user, rule)
+        tally = votes.close_vote(session, vote, current_user, rule, local_today())
     except votes.ConsentError as refused:
         session.rollback()
         flash(_refusal(place, refused.reason), "error")

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -173,21 +173,28 @@ def _page(place: Compound, error: dict[str, Any] | None = None) -> Page:
     items = works.works_items(session, place)
     notes = works.notes_of(session, items)
     photos = works.photos_of(session, (n.id for ns in notes.values() for n in ns if n.id))
-    return render_template(
-        "facilitators/works.html",
-        compound=place,
-        items=items,
-        notes=notes,
-        photos=photos,
-        scopes=works.scope_labels(session, items),
-        late={item.id for item in items if works.is_late(item, today)},
-        begun=works.has_begun(place),
-        open_for_notes=works.takes_notes(place),
-        can_run=accounts.can_run(session, current_user, place),
-        statuses=[(str(s), name_of("works", s)) for s in WorkStatus],
-        status_names={str(s): name_of("works", s) for s in WorkStatus},
-        today=today,
-        key=uuid.uuid4().hex,
-        error=error,
-        form=request.form if error else None,
-    ), (400 if error else 200)
+    response = make_response(
+        render_template(
+            "facilitators/works.html",
+            compound=place,
+            items=items,
+            notes=notes,
+            photos=photos,
+            scopes=works.scope_labels(session, items),
+            late={item.id for item in items if works.is_late(item, today)},
+            begun=works.has_begun(place),
+            open_for_notes=works.takes_notes(place),
+            can_run=accounts.can_run(session, current_user, place),
+            statuses=[(str(s), name_of("works", s)) for s in WorkStatus],
+            status_names={str(s): name_of("works", s) for s in WorkStatus},
+            today=today,
+            key=uuid.uuid4().hex,
+            error=error,
+            form=request.form if error else None,
+        ),
+        400 if error else 200,
+    )
+    # Each form carries a fresh key: a page restored by Back must not reuse the last one
+    # (a second note with it would be taken for the first, sent again).
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -78,20 +87,26 @@ def _page(
 ) -> Page:
     session = get_session()
     tally, rule = votes.result(session, vote, votes.settled_rules(current_app.config))
-    return render_template(
-        "residents/consent_vote.html",
-        compound=compound,
-        vote=vote,
-        names=scope_names([vote]),
-        tally=tally,
-        rule=rule,
-        closed_why=votes.why_not_voting(vote, compound, today),
-        phase=current_phase(compound),
-        token=new_submission_token(compound.code),
-        error=error,
-        already=already,
-        typed_choice=request.form.get("choice", ""),
-    ), status
+    response = make_response(
+        render_template(
+            "residents/consent_vote.html",
+            compound=compound,
+            vote=vote,
+            names=scope_names([vote]),
+            tally=tally,
+            rule=rule,
+            closed_why=votes.why_not_voting(vote, compound, today),
+            phase=current_phase(compound),
+            token=new_submission_token(compound.code),
+            error=error,
+            already=already,
+            typed_choice=request.form.get("choice", ""),
+        ),
+        status,
+    )
+    # Back after voting must fetch a fresh form (and key), not show the used one.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _cast(compound: Compound, vote: ConsentVote, today: date) -> Page:
@@ -127,6 +142,9 @@ def _cast(compound: Compound, vote: ConsentVote, today: date) -> Page:
                 label=household.label,
             )
             return _page(compound, vote, today, error=error, status=400)
+        if refused.reason == "stale_form":
+            error = _("That form was used already; here is a fresh one. Please vote again.")
+            return _page(compound, vote, today, error=error, status=409)
         return _page(compound, vote, today, status=409)
     if voted.outcome == ballots.Cast.ALREADY:
         already = _(

@@ -179,7 +179,9 @@ def _survey_page(
     session = get_session()
     survey = surveys.current_survey(session, compound)
     closed = surveys.why_closed(survey)
-    status = 400 if request.method == "POST" else 200
+    # A resident's mistake on a form opened with a household code is no guess at a code:
+    # 422, which the code-guessing limit does not count (it counts 400, 401 and 404).
+    status = (422 if household is not None else 400) if request.method == "POST" else 200
     if closed or survey is None:
         return render_template(
             "residents/closed.html", compound=compound, survey=survey, closed=closed

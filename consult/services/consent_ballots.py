@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 
 from sqlalchemy import func
@@ -38,6 +38,7 @@ from consult.services.consent_votes import (
     takes_votes,
     why_not_voting,
 )
+from consult.services.surveys import LOCAL_TZ
 
 
 class Cast(StrEnum):
@@ -186,13 +187,18 @@ def demo_consent(
     account: Account,
     today: date,
     rules: Mapping[Kind, Rule] | None = None,
+    *,
+    now: date | None = None,
 ) -> list[ConsentVote]:
     """Give the compound floor areas where missing, an approved vote on the plan, an elevator vote.
 
-    The plan vote (ordinary, whole compound) closed a week ago with most owners for;
-    the elevator vote (the first unit of four or more households) is open with some
-    votes in. Deterministic; flush. Returns the two votes.
+    The plan vote (ordinary, whole compound) ran for two weeks from `today` (the
+    consent phase's first day) and closed with most owners for; the elevator vote
+    (the first unit of four or more households) is open around `now` (the real
+    today, by default `today`) with some votes in. Deterministic; flush. Returns the
+    two votes.
     """
+    now = now or today
     rules = rules or RULES
     homes = session.exec(
         select(Household).where(Household.compound_id == compound.id).order_by(col(Household.id))
@@ -208,7 +214,7 @@ def demo_consent(
         question="您是否同意本小区改造方案（整体）？",
         details="方案列明改造内容、范围、估算费用和工期，已公示7天，居民意见和答复随方案一并公布。",
         kind=Kind.ORDINARY,
-        days=(today.toordinal() - 20, today.toordinal() - 7),
+        days=(today.toordinal(), today.toordinal() + 13),
     )
     # Of every 20 owners: 3 do not vote, 1 against, 1 abstains, 15 for; every 5th on paper.
     choices = {3: Choice.AGAINST, 4: Choice.ABSTAIN}
@@ -218,7 +224,10 @@ def demo_consent(
         _demo_ballot(session, plan, home, choices.get(index % 20, Choice.FOR), account, index)
     session.flush()
     plan.result = tally_record(count(session, plan, rules[Kind.ORDINARY]), rules[Kind.ORDINARY])
-    plan.status, plan.closed_at = ConsentStatus.CLOSED, utcnow()
+    closed = datetime.combine(
+        date.fromordinal(today.toordinal() + 14), time(10), tzinfo=LOCAL_TZ
+    ).astimezone(UTC)
+    plan.status, plan.closed_at = ConsentStatus.CLOSED, min(closed, utcnow())
     session.add(plan)
     unit_id = session.exec(
         select(Household.unit_id)
@@ -238,7 +247,7 @@ def demo_consent(
             question="本单元是否加装电梯？",
             details="电梯装在楼梯间北侧，半层入户；政府补贴40%，其余由业主按楼层分摊，一层不分摊。",
             kind=Kind.ELEVATOR,
-            days=(today.toordinal() - 3, today.toordinal() + 11),
+            days=(now.toordinal() - 3, now.toordinal() + 11),
             scope=(Scope.UNIT, unit.building_id, unit.id),
         )
         lift.status = ConsentStatus.OPEN

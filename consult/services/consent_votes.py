@@ -217,14 +217,22 @@ def open_vote(session: Session, vote: ConsentVote, account: Account, today: date
     audit.record(session, account, "consent.open", _target(compound, vote))
 
 
-def close_vote(session: Session, vote: ConsentVote, account: Account, rule: Rule) -> Tally:
-    """Close an open vote and freeze its tally under the rule; flush."""
+def close_vote(
+    session: Session, vote: ConsentVote, account: Account, rule: Rule, today: date
+) -> Tally:
+    """Close an open vote and freeze its tally under the rule; flush.
+
+    Raises ConsentError("still_running") before the vote's last day has passed,
+    unless every owner has voted: the owners keep every day they were given.
+    """
     compound = compound_of(session, vote)
     if not takes_votes(compound):
         raise ConsentError("phase")
     if vote.status != ConsentStatus.OPEN:
         raise ConsentError("not_open")
     tally = count(session, vote, rule)
+    if vote.closes_on is not None and today <= vote.closes_on and tally.voters < tally.owners:
+        raise ConsentError("still_running")
     vote.result = tally_record(tally, rule)
     vote.status = ConsentStatus.CLOSED
     vote.closed_at = utcnow()

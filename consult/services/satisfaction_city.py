@@ -69,6 +69,8 @@ class LowItem:
     plan_item_id: int
     title: str
     score: Score
+    #: The catalogue item (None for an item the plan wrote in).
+    item_id: str | None = None
 
 
 def current_surveys() -> sa.ScalarSelect[int]:
@@ -120,12 +122,13 @@ def city(
         answered[cid] += int(n)
         if value in SCALE:
             overall[cid][value - 1] += int(n)
-    per_item: dict[tuple[int, int, str], list[int]] = defaultdict(counts_row)
-    for cid, plan_item_id, title, value, n in session.execute(
+    per_item: dict[tuple[int, int, str, str | None], list[int]] = defaultdict(counts_row)
+    for cid, plan_item_id, title, item_id, value, n in session.execute(
         sa.select(
             col(Survey.compound_id),
             col(PlanItem.id),
             col(PlanItem.title),
+            col(PlanItem.item_id),
             col(SatisfactionRating.score),
             func.count(),
         )
@@ -137,11 +140,12 @@ def city(
             col(Survey.compound_id),
             col(PlanItem.id),
             col(PlanItem.title),
+            col(PlanItem.item_id),
             col(SatisfactionRating.score),
         )
     ).all():
         if value in SCALE:
-            per_item[(cid, plan_item_id, title)][value - 1] += int(n)
+            per_item[(cid, plan_item_id, title, item_id)][value - 1] += int(n)
     ranking = [
         CompoundScore(
             c,
@@ -161,8 +165,8 @@ def city(
         )
     )
     low = [
-        LowItem(by_id[cid], plan_item_id, title, figures)
-        for (cid, plan_item_id, title), counts in per_item.items()
+        LowItem(by_id[cid], plan_item_id, title, figures, item_id)
+        for (cid, plan_item_id, title, item_id), counts in per_item.items()
         if rule.flags(figures := score(counts, households.get(cid, 0)))
     ]
     low.sort(key=lambda item: (item.score.share or 0, item.score.mean or 0, item.compound.code))

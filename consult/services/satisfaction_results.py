@@ -353,12 +353,18 @@ def public_comparison(comparison: Comparison, minimum: int = PUBLIC_MIN_COUNT) -
         comparison,
         items=[shown(row) for row in comparison.items],
         top=[shown(row) for row in comparison.top],
-        wishes=[
-            replace(
-                wish,
-                wanted=withheld(wish.wanted, minimum),
-                others=withheld(wish.others, minimum),
-            )
-            for wish in comparison.wishes
-        ],
+        wishes=[_split_shown(wish, minimum) for wish in comparison.wishes],
     )
+
+
+def _split_shown(wish: WishScore, minimum: int) -> WishScore:
+    """The wanted/others split as a public page may show it.
+
+    The item's whole score is public, so one side of the split follows from the other:
+    when either side is withheld, both are (else the small side is a subtraction away).
+    """
+    wanted, others = withheld(wish.wanted, minimum), withheld(wish.others, minimum)
+    if wanted.withheld or others.withheld:
+        wanted = withheld(wish.wanted, wish.wanted.ratings + 1) if wish.wanted.ratings else wanted
+        others = withheld(wish.others, wish.others.ratings + 1) if wish.others.ratings else others
+    return replace(wish, wanted=wanted, others=others)

@@ -77,7 +77,7 @@ def advance(
     plan.published_at = plan.drafted_at = _morning(day(Phase.NOTICE))
     session.add_all([results, plan])
     move_to(session, compound, Phase.CONSENT, day(Phase.CONSENT))
-    demo_consent(session, compound, facilitator, day(Phase.CONSENT))
+    demo_consent(session, compound, facilitator, day(Phase.CONSENT), now=today)
     move_to(session, compound, Phase.WORKS, day(Phase.WORKS))
     if Phase.EVALUATION in history:
         demo_works(session, compound, facilitator, day(Phase.EVALUATION) - timedelta(days=5))

@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import BooleanField, Field, HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
-from consult.models import CatalogItem
+from consult.models import CatalogItem, Household, Survey, SurveyMode
 from consult.services.places import BuildingUnits, Homes
 
 KEY_SALT = "consult.submission"
@@ -176,3 +176,28 @@ def picker_options(layout: list[BuildingUnits]) -> dict[str, list[str]]:
 def _natural(text: str) -> tuple[int, str]:
     """Sort "10" after "9", keep non-numbers last."""
     return (int(text), "") if text.isascii() and text.isdecimal() else (10**9, text)
+
+
+def answering_household(form: Any, household: Household | None, survey: Survey) -> Household | None:
+    """Return the household an answer is for; None with the error set on the room picker.
+
+    With a household code the household is the code's. By the open link it is the one
+    the pickers found, unless that household has a code of its own and the survey takes
+    both: then only the code answers for it, so that nobody can answer in a neighbour's
+    name (and the page reveals nothing of who has answered).
+    """
+    verified = household is not None
+    if household is None and form.homes is not None:
+        household = form.homes.found  # the validator found it
+    if household is None:  # validated above; a household removed meanwhile
+        form.room.errors = [_l("This unit has no such room.")]
+        return None
+    if not verified and household.code_hash is not None and survey.mode == SurveyMode.BOTH:
+        form.room.errors = [
+            _l(
+                "Your household has its own code (on the slip under your door). Please answer "
+                "with it, so that nobody else can answer for your household."
+            )
+        ]
+        return None
+    return household

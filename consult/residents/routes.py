@@ -39,7 +39,7 @@ from consult.models import (
 )
 from consult.residents import bp
 from consult.residents import satisfaction as rating_pages
-from consult.residents.forms import SurveyForm, picker_options
+from consult.residents.forms import SurveyForm, answering_household, picker_options
 from consult.security import csrf
 from consult.services import ballots as ballot_service
 from consult.services import (
@@ -256,20 +256,8 @@ def _store(
     """Store the answer and redirect to the thank-you page; None with a form error."""
     session = get_session()
     verified = household is not None
-    if household is None and form.homes is not None:
-        household = form.homes.found  # the validator found it
-    if household is None:  # validated above; a household removed meanwhile
-        form.room.errors = [_("This unit has no such room.")]
-        return None
-    if not verified and household.code_hash is not None and survey.mode == SurveyMode.BOTH:
-        # With a code issued, only the code answers for the household: nobody can answer
-        # in a neighbour's name (and the page reveals nothing of who has answered).
-        form.room.errors = [
-            _(
-                "Your household has its own code (on the slip under your door). Please answer "
-                "with it, so that nobody else can answer for your household."
-            )
-        ]
+    household = answering_household(form, household, survey)
+    if household is None:
         return None
     answers = ballot_service.Answers(
         approve=list(form.approve.data),

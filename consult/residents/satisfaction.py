@@ -18,7 +18,12 @@ from consult.limits import SUBMIT_LIMIT, limiter
 from consult.models import Channel, Compound, Household, PlanItem, Survey, SurveyMode
 from consult.models._base import row_id
 from consult.residents import bp
-from consult.residents.forms import SurveyForm, new_submission_token, picker_options
+from consult.residents.forms import (
+    SurveyForm,
+    answering_household,
+    new_submission_token,
+    picker_options,
+)
 from consult.services import places, surveys
 from consult.services import satisfaction as service
 from consult.services import satisfaction_results as figures
@@ -215,18 +220,8 @@ def _store(
     """Store the answer and redirect to the thank-you page; None with a form error."""
     session = get_session()
     verified = household is not None
-    if household is None and form.homes is not None:
-        household = form.homes.found
+    household = answering_household(form, household, survey)
     if household is None:
-        form.room.errors = [_("This unit has no such room.")]
-        return None
-    if not verified and household.code_hash is not None and survey.mode == SurveyMode.BOTH:
-        form.room.errors = [
-            _(
-                "Your household has its own code (on the slip under your door). Please answer "
-                "with it, so that nobody else can answer for your household."
-            )
-        ]
         return None
     key = form.submission_key
     assert key is not None

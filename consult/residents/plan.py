@@ -183,6 +183,7 @@ def _page(
     today = surveys.local_today()
     published = found.published if found else None
     is_open = plans.notice_open(compound, found, today)
+    layout = places.layout(session, compound) if is_open else []
     response = make_response(
         render_template(
             "residents/plan.html",
@@ -196,7 +197,9 @@ def _page(
             refused=refused,
             form=form,
             token=form.token if form.key else new_submission_token(compound.code),
-            options=picker_options(places.layout(session, compound)) if is_open else {},
+            options=picker_options(layout),
+            # The pickers offer only the units of the chosen building, and its rooms (script).
+            layout_map={b.number: {u.number: u.rooms for u in b.units} for b in layout},
         ),
         status,
     )

@@ -306,5 +306,6 @@ def seed_demo(session: Session, seed: int = 2026) -> None:
         set_dates(session, compound, planned)
     # Two compounds further along: in the works, and being evaluated (services/seed_cycle.py).
     compounds["huayuan"].budget = 2_400_000
+    compounds["xingfuli"].budget = 2_600_000
     for code in ("huayuan", "xingfuli"):
         advance(session, compounds[code], needs_surveys[code], accounts["zhao"], today)

@@ -1,4 +1,4 @@
-"""The needs survey form: household, who lives there, the menu, priorities, own words."""
+"""Residents' answer forms: the household's pickers and key (all), the needs survey's menu."""
 
 from __future__ import annotations
 
@@ -54,20 +54,17 @@ class ListField(Field):  # type: ignore[misc]
         return ""
 
 
-class SurveyForm(FlaskForm):  # type: ignore[misc]
-    """The needs survey (问需) of one compound."""
+class HomeForm(FlaskForm):  # type: ignore[misc]
+    """What every residents' answer form has: the household's pickers, own words, the key.
 
-    # The pickers' options come from the compound's layout (the view renders them); the
-    # fields take strings and the validators ask the compound about each, one query each.
+    The pickers' options come from the compound's layout (the view renders them); the
+    fields take strings and the validators ask the compound about each, one query each.
+    With a household code the household is known and `homes` is None: no pickers.
+    """
+
     building = StringField(_l("Building"))
     unit = StringField(_l("Unit"))
     room = StringField(_l("Room"))
-    elderly = BooleanField(_l("Someone is 60 or older"))
-    children = BooleanField(_l("A child under 12 lives here"))
-    mobility = BooleanField(_l("Someone has difficulty walking or climbing stairs"))
-    tenure = StringField(_l("Home"))
-    approve = ListField(_l("What should be fixed"))
-    priority = ListField(_l("Top priorities"))
     comment = TextAreaField(_l("Anything else"))
     token = HiddenField()
 
@@ -75,19 +72,12 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
         self,
         *args: Any,
         homes: Homes | None,
-        items: list[CatalogItem],
-        rank_depth: int,
         comment_max: int,
         compound_code: str,
-        household_label: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        #: Set when a household code opened the form: the household is known, no pickers.
-        self.household_label = household_label
         self.homes = homes
-        self.items = items
-        self.rank_depth = rank_depth
         self.compound_code = compound_code
         self.submission_key: str | None = None
         self.comment.validators = [
@@ -96,7 +86,6 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
                 message=_l("Please keep it to %(max)d characters.", max=comment_max),
             )
         ]
-        self.tenure_choices = [("owner", _l("We own the home")), ("tenant", _l("We rent the home"))]
         if not self.is_submitted():
             self.token.data = new_submission_token(compound_code)
 
@@ -135,6 +124,40 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
         if not self.homes.has_room(self.building.data, self.unit.data, field.data):
             raise ValidationError(_l("This unit has no such room."))
 
+    def validate_token(self, field: Field) -> None:
+        key = read_submission_token(field.data or "", self.compound_code)
+        if key is None:
+            raise ValidationError(
+                _l("This form was changed after it was sent to you. Please reload the page.")
+            )
+        self.submission_key = key
+
+
+class SurveyForm(HomeForm):
+    """The needs survey (问需) of one compound."""
+
+    elderly = BooleanField(_l("Someone is 60 or older"))
+    children = BooleanField(_l("A child under 12 lives here"))
+    mobility = BooleanField(_l("Someone has difficulty walking or climbing stairs"))
+    tenure = StringField(_l("Home"))
+    approve = ListField(_l("What should be fixed"))
+    priority = ListField(_l("Top priorities"))
+
+    def __init__(
+        self,
+        *args: Any,
+        items: list[CatalogItem],
+        rank_depth: int,
+        household_label: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        #: Set when a household code opened the form: the household is known, no pickers.
+        self.household_label = household_label
+        self.items = items
+        self.rank_depth = rank_depth
+        self.tenure_choices = [("owner", _l("We own the home")), ("tenant", _l("We rent the home"))]
+
     def validate_tenure(self, field: Field) -> None:
         if field.data and field.data not in ("owner", "tenant"):
             raise ValidationError(_l("Please choose owner or tenant."))
@@ -157,14 +180,6 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
         if any(item not in (self.approve.data or []) for item in chosen):
             raise ValidationError(_l("Priorities must be chosen among the items you ticked."))
 
-    def validate_token(self, field: Field) -> None:
-        key = read_submission_token(field.data or "", self.compound_code)
-        if key is None:
-            raise ValidationError(
-                _l("This form was changed after it was sent to you. Please reload the page.")
-            )
-        self.submission_key = key
-
 
 def picker_options(layout: list[BuildingUnits]) -> dict[str, list[str]]:
     """Return the choices of the building, unit and room pickers of a compound."""
@@ -178,7 +193,9 @@ def _natural(text: str) -> tuple[int, str]:
     return (int(text), "") if text.isascii() and text.isdecimal() else (10**9, text)
 
 
-def answering_household(form: Any, household: Household | None, survey: Survey) -> Household | None:
+def answering_household(
+    form: HomeForm, household: Household | None, survey: Survey
+) -> Household | None:
     """Return the household an answer is for; None with the error set on the room picker.
 
     With a household code the household is the code's. By the open link it is the one

@@ -7,10 +7,9 @@ from typing import Any
 from flask import current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as BaseResponse
-from wtforms import Field, HiddenField, StringField, TextAreaField
-from wtforms.validators import Length, ValidationError
+from wtforms import Field, StringField
+from wtforms.validators import ValidationError
 
 from consult.access import current_compound, public
 from consult.db import get_session
@@ -19,16 +18,14 @@ from consult.models import Channel, Compound, Household, PlanItem, Survey, Surve
 from consult.models._base import row_id
 from consult.residents import bp
 from consult.residents.forms import (
-    SurveyForm,
+    HomeForm,
     answering_household,
-    new_submission_token,
     picker_options,
 )
 from consult.services import places, surveys
 from consult.services import satisfaction as service
 from consult.services import satisfaction_results as figures
 from consult.services.ballots import VerifiedAnswerExists, commit_with_retry
-from consult.services.places import Homes
 
 Page = str | tuple[str, int] | BaseResponse
 
@@ -43,50 +40,20 @@ def _score(text: str | None) -> int | None:
     return int(text)
 
 
-class SatisfactionForm(FlaskForm):  # type: ignore[misc]
-    """The satisfaction survey of one compound: who, the ratings, own words."""
+class SatisfactionForm(HomeForm):
+    """The satisfaction survey of one compound: who (as on the needs survey), the ratings."""
 
-    building = StringField(_l("Building"))
-    unit = StringField(_l("Unit"))
-    room = StringField(_l("Room"))
     overall = StringField(_l("Overall"))
     # Not "process": a form's own method has that name.
     construction = StringField(_l("The construction"))
     management = StringField(_l("Upkeep since"))
-    comment = TextAreaField(_l("Anything else"))
-    token = HiddenField()
 
-    # The household pickers and the form's key are checked as on the needs survey.
-    validate_building = SurveyForm.validate_building
-    validate_unit = SurveyForm.validate_unit
-    validate_room = SurveyForm.validate_room
-    validate_token = SurveyForm.validate_token
-
-    def __init__(
-        self,
-        *args: Any,
-        homes: Homes | None,
-        items: list[PlanItem],
-        comment_max: int,
-        compound_code: str,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *args: Any, items: list[PlanItem], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.homes = homes
         self.items = items
-        self.compound_code = compound_code
-        self.submission_key: str | None = None
         #: Plan item id -> the score given (checked), or as sent (shown again).
         self.item_scores: dict[int, int] = {}
         self.item_errors: dict[int, str] = {}
-        self.comment.validators = [
-            Length(
-                max=comment_max,
-                message=_l("Please keep it to %(max)d characters.", max=comment_max),
-            )
-        ]
-        if not self.is_submitted():
-            self.token.data = new_submission_token(compound_code)
 
     def validate_overall(self, field: Field) -> None:
         if _score(field.data) is None:

@@ -1,0 +1,358 @@
+"""Every compound's menu held as arrays, any one compound's `consult.menu/1` on demand.
+
+A whole city's menus as Python dicts cost more than all of its counting; the
+planners' exports and pages read one compound's menu at a time, so the figures
+of a batch of compounds stay as (compounds, items) arrays (`MenuColumns`) and
+a compound's dict is built only when asked for, by the same code `tally` uses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from consult.tally.contract import CHANNELS, MENU_FORMAT, UNSPECIFIED, Item
+from consult.tally.schulze import schulze_order
+from consult.tally.selection import equal_shares_matrix, satisfied_share, select_greedy
+from consult.tally.stats import Batch, Columns, compute_columns, only_verified
+
+METHODS = ("approval", "borda", "schulze")
+RULES = ("greedy", "equal_shares")
+DIGITS = 6
+
+Menu = dict[str, Any]
+
+#: Columns with one entry per compound (the rest are per building).
+_PER_COMPOUND = tuple(f.name for f in fields(Columns) if f.name != "building_approvals")
+
+
+def check_options(method: str, select: str, budget: float | None = None) -> None:
+    """Raise ValueError for an unknown method or selection rule or a bad budget."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if select not in RULES:
+        raise ValueError(f"select must be one of {', '.join(RULES)}, got {select!r}")
+    if budget is not None and not (0 <= budget < math.inf):
+        raise ValueError(f"budget must be a finite amount >= 0, got {budget!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class MenuColumns:
+    """The menus of a batch of compounds sharing one item list, as arrays.
+
+    `columns` holds every figure of every item of every compound in input item
+    order (approvals, support, intervals, bounds, Borda points, paired ties,
+    segments, buildings, meetings, channels, responses); `orders[c]` is
+    compound c's menu order as item indices. `menu(c)` builds compound c's
+    `consult.menu/1` dict, equal to `tally` of its document with the same
+    options; the selection (when the compound has a budget or `budget`
+    overrides it) is made then.
+    """
+
+    batch: Batch
+    columns: Columns
+    orders: NDArray[np.int64]
+    method: str
+    verified_only: bool
+    select: str
+    budget: float | None = None
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Return the compounds' codes in batch order."""
+        return tuple(header.code for header in self.batch.headers)
+
+    def __len__(self) -> int:
+        return len(self.batch.headers)
+
+    def menu(self, c: int) -> Menu:
+        """Return compound c's menu (c indexes the batch)."""
+        return self.menus(slice(c, c + 1))[0]
+
+    def menus(self, span: slice = slice(None)) -> list[Menu]:
+        """Return the menus of compounds span (all by default), in batch order."""
+        start, stop, _ = span.indices(len(self))
+        span = slice(start, max(start, stop))
+        menus = _assemble(
+            self.batch, self.columns, self.orders, self.method, self.verified_only, span
+        )
+        bounds = self.batch.rows.offsets.tolist()
+        for c, menu in enumerate(menus, start):
+            header = self.batch.headers[c]
+            amount = header.budget if self.budget is None else self.budget
+            if amount is not None:
+                approve = self.batch.rows.approve[bounds[c] : bounds[c + 1]]
+                order = self.orders[c].tolist()
+                _attach_selection(menu, header.items, approve, order, amount, self.select)
+        return menus
+
+
+def tally_columns(
+    batch: Batch,
+    *,
+    method: str = "approval",
+    verified_only: bool = False,
+    select: str = "greedy",
+    budget: float | None = None,
+) -> MenuColumns:
+    """Count a batch of checked compounds into their menus as arrays."""
+    check_options(method, select, budget)
+    if verified_only:
+        batch = only_verified(batch)
+    cols = compute_columns(batch)
+    return MenuColumns(
+        batch=batch,
+        columns=cols,
+        orders=_orders(batch, cols, method),
+        method=method,
+        verified_only=verified_only,
+        select=select,
+        budget=budget,
+    )
+
+
+class CityMenus(Mapping[str, Menu]):
+    """Many batches of menus as arrays, read as a mapping from compound code to menu.
+
+    Each `self[code]` builds that compound's menu afresh; iteration follows the
+    order the codes were given in.
+    """
+
+    def __init__(self, parts: Sequence[MenuColumns], codes: Sequence[str] | None = None) -> None:
+        self.parts = tuple(parts)
+        self._where = {code: (part, c) for part in self.parts for c, code in enumerate(part.codes)}
+        self._codes = tuple(self._where) if codes is None else tuple(codes)
+        if sorted(self._codes) != sorted(self._where):
+            raise ValueError("codes must list each compound of the parts once")
+
+    def __getitem__(self, code: str) -> Menu:
+        part, c = self._where[code]
+        return part.menu(c)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._codes)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def all_menus(self) -> dict[str, Menu]:
+        """Return every menu, keyed by code in order, each batch assembled in one pass."""
+        built: dict[str, Menu] = {}
+        for part in self.parts:
+            built.update(zip(part.codes, part.menus(), strict=True))
+        return {code: built[code] for code in self._codes}
+
+
+def _sliced(cols: Columns, span: slice) -> Columns:
+    """Return the per-compound columns of compounds span (buildings left whole)."""
+    return replace(cols, **{name: getattr(cols, name)[span] for name in _PER_COMPOUND})
+
+
+def _orders(batch: Batch, cols: Columns, method: str) -> NDArray[np.int64]:
+    ids = [item.id for item in batch.headers[0].items] if batch.headers else []
+    id_rank = np.empty(len(ids), dtype=np.int64)
+    id_rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+    by_id = np.broadcast_to(id_rank, cols.approvals.shape)
+    if method == "approval":
+        keys = (by_id, -cols.borda, -cols.approvals)
+    elif method == "borda":
+        keys = (by_id, -cols.approvals, -cols.borda)
+    else:
+        return _schulze_orders(batch, cols, ids)
+    return np.asarray(np.lexsort(keys, axis=-1), dtype=np.int64)
+
+
+def _schulze_orders(batch: Batch, cols: Columns, ids: list[str]) -> NDArray[np.int64]:
+    r = batch.rows
+    bounds = r.offsets.tolist()
+    orders = np.zeros(cols.approvals.shape, dtype=np.int64)
+    for c, header in enumerate(batch.headers):
+        lo, hi = bounds[c], bounds[c + 1]
+        orders[c] = schulze_order(
+            r.approve[lo:hi], r.position[lo:hi], header.rank_depth, cols.approvals[c].tolist(), ids
+        )
+    return orders
+
+
+def _in_order(values: NDArray[Any], orders: NDArray[np.int64], *, digits: bool = False) -> Any:
+    """Return (C, m, ...) values reordered into menu order, as nested lists."""
+    index = orders.reshape(orders.shape + (1,) * (values.ndim - 2))
+    taken = np.take_along_axis(values, index, axis=1)
+    return (np.round(taken, DIGITS) if digits else taken).tolist()
+
+
+def _tied_lists(cols: Columns, orders: NDArray[np.int64], ids: list[str]) -> list[list[str]]:
+    """Return, per (compound, menu position), the ids tied with that item in menu order."""
+    compounds, m = orders.shape
+    if not compounds or not m:
+        return []
+    tied = np.take_along_axis(cols.tied, orders[:, :, None], axis=1)
+    tied = np.take_along_axis(tied, orders[:, None, :], axis=2)
+    c_idx, _, k_idx = np.nonzero(tied)
+    names = np.asarray(ids, dtype=object)[orders[c_idx, k_idx]].tolist()
+    ends = np.cumsum(tied.sum(axis=2).ravel()).tolist()
+    starts = [0, *ends[:-1]]
+    return [names[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+def _item_heads(items: Sequence[Item]) -> list[dict[str, Any]]:
+    """Return each item's leading menu fields: id, category, names and cost when given."""
+    heads = []
+    for item in items:
+        head: dict[str, Any] = {"id": item.id, "category": item.category}
+        if item.name_zh is not None:
+            head["name_zh"] = item.name_zh
+        if item.name_en is not None:
+            head["name_en"] = item.name_en
+        if item.cost is not None:
+            head["cost"] = item.cost
+        heads.append(head)
+    return heads
+
+
+def _assemble(
+    batch: Batch,
+    all_cols: Columns,
+    all_orders: NDArray[np.int64],
+    method: str,
+    verified_only: bool,
+    span: slice,
+) -> list[Menu]:
+    """Return the menus (without selection) of compounds span.start:span.stop of the batch."""
+    headers = batch.headers[span]
+    ids = [item.id for item in batch.headers[0].items] if batch.headers else []
+    m = len(ids)
+    orders = all_orders[span]
+    cols = _sliced(all_cols, span)
+    figures = zip(
+        *(_in_order(x, orders) for x in (cols.approvals, cols.borda)),
+        *(
+            _in_order(x, orders, digits=True)
+            for x in (cols.support, cols.ci_low, cols.ci_high, cols.bound_low, cols.bound_high)
+        ),
+        *(_in_order(x, orders) for x in (cols.elderly_approvals, cols.children_approvals)),
+        _in_order(cols.meeting, orders),
+        strict=True,
+    )
+    tied = _tied_lists(cols, orders, ids)
+    elderly_n, children_n = cols.elderly_ballots.tolist(), cols.children_ballots.tolist()
+    channels = cols.channels.tolist()
+    n_list, households = cols.responses.tolist(), cols.households.tolist()
+    order_lists = orders.tolist()
+    first = span.start or 0
+    edges = np.searchsorted(
+        batch.rows.building_compound, np.arange(first, first + len(headers) + 1)
+    ).tolist()
+    names = batch.rows.building_names
+    heads_of: dict[int, list[dict[str, Any]]] = {}
+    menus: list[Menu] = []
+    for c, (header, columns) in enumerate(zip(headers, figures, strict=True)):
+        heads = heads_of.get(id(header.items))
+        if heads is None:
+            heads = heads_of[id(header.items)] = _item_heads(header.items)
+        lo, hi = edges[c], edges[c + 1]
+        buildings = names[lo:hi]
+        per_building = (
+            all_cols.building_approvals[lo:hi][:, orders[c]].T.tolist() if hi > lo else None
+        )
+        old, young = elderly_n[c], children_n[c]
+        items: list[dict[str, Any]] = []
+        for position, (i, a, points, s, ci_lo, ci_hi, b_lo, b_hi, ea, ca, hands) in enumerate(
+            zip(order_lists[c], *columns, strict=True)
+        ):
+            items.append(
+                {
+                    **heads[i],
+                    "rank": position + 1,
+                    "approvals": a,
+                    "support": s,
+                    "ci95": [ci_lo, ci_hi],
+                    "bounds": [b_lo, b_hi],
+                    "borda": points,
+                    "tied_with": tied[c * m + position],
+                    "segments": {
+                        "elderly": {"approvals": ea, "ballots": old},
+                        "children": {"approvals": ca, "ballots": young},
+                    },
+                    "by_building": (
+                        dict(zip(buildings, per_building[position], strict=True))
+                        if per_building
+                        else {}
+                    ),
+                    "meeting": {"for": hands[0], "against": hands[1], "abstain": hands[2]},
+                }
+            )
+        n, big_n = n_list[c], households[c]
+        menus.append(
+            {
+                "format": MENU_FORMAT,
+                "compound": {"code": header.code, "name": header.name, "households": big_n},
+                "method": method,
+                "verified_only": verified_only,
+                "rank_depth": header.rank_depth,
+                "responses": n,
+                "households": big_n,
+                "coverage": round(n / big_n, DIGITS) if big_n else 0.0,
+                "channels": dict(zip((*CHANNELS, UNSPECIFIED), channels[c], strict=True)),
+                "items": items,
+            }
+        )
+    return menus
+
+
+def _attach_selection(
+    menu: Menu,
+    items: Sequence[Any],
+    approve: NDArray[np.bool_],
+    order: list[int],
+    budget: float,
+    select: str,
+) -> None:
+    ids = [item.id for item in items]
+    costs = [item.cost for item in items]
+    menu_ids = [ids[i] for i in order]
+    index = {item: k for k, item in enumerate(ids)}
+    greedy = select_greedy(menu_ids, dict(zip(ids, costs, strict=True)), budget)
+    greedy_share = satisfied_share(approve, [index[item] for item in greedy])
+    extra: dict[str, Any]
+    if select == "greedy":
+        chosen = set(greedy)
+        extra = {"voters_satisfied_share": round(greedy_share, DIGITS)}
+    else:
+        result = equal_shares_matrix(approve, ids, costs, budget, fill_order=order)
+        chosen = set(result.selected)
+        extra = {
+            "price_per_supporter": {
+                item: round(result.price[item], DIGITS) if item in result.price else None
+                for item in menu_ids
+                if item in chosen
+            },
+            "completed_by_greedy": [item for item in menu_ids if item in result.filled],
+            "per_voter_budget": round(result.share, DIGITS),
+            "increments": result.increments,
+            "voters_satisfied_share": round(
+                satisfied_share(approve, [index[item] for item in chosen]), DIGITS
+            ),
+            "greedy_voters_satisfied_share": round(greedy_share, DIGITS),
+        }
+    selected = [item for item in menu_ids if item in chosen]
+    spent = sum(cost for cost in (costs[index[item]] for item in selected) if cost is not None)
+    selection: dict[str, Any] = {
+        "rule": select,
+        "budget": budget,
+        "selected": selected,
+        "spend": spent,
+        "leftover": budget - spent,
+        **extra,
+    }
+    unpriced = [ids[i] for i in order if costs[i] is None]
+    if unpriced:
+        selection["unpriced"] = unpriced
+    for entry in menu["items"]:
+        entry["selected"] = entry["id"] in chosen
+    menu["selection"] = selection

@@ -4,31 +4,42 @@ Pure: it imports nothing from Flask, the database or the rest of consult, so
 it runs the same in a request, a test, a benchmark or the shell.
 """
 
+from consult.tally.arrays import BallotArrays, arrays_from_documents, read_arrays
+from consult.tally.columnar import CityMenus, MenuColumns
 from consult.tally.contract import (
     BALLOTS_FORMAT,
     CHANNELS,
     MENU_FORMAT,
     Ballots,
+    Header,
     Item,
+    MeetingVote,
     TallyInputError,
     parse_ballots,
 )
-from consult.tally.menu import METHODS, RULES, tally, tally_many
+from consult.tally.menu import METHODS, RULES, tally, tally_arrays, tally_documents, tally_many
 from consult.tally.schulze import schulze_order, schulze_winners, strongest_paths
 from consult.tally.selection import EqualShares, select_equal_shares, select_greedy
 from consult.tally.table import render_table
 
 __all__ = [
     "BALLOTS_FORMAT",
+    "BallotArrays",
     "Ballots",
     "CHANNELS",
+    "CityMenus",
     "EqualShares",
+    "Header",
     "Item",
     "MENU_FORMAT",
     "METHODS",
+    "MeetingVote",
+    "MenuColumns",
     "RULES",
     "TallyInputError",
+    "arrays_from_documents",
     "parse_ballots",
+    "read_arrays",
     "render_table",
     "schulze_order",
     "schulze_winners",
@@ -36,5 +47,7 @@ __all__ = [
     "select_greedy",
     "strongest_paths",
     "tally",
+    "tally_arrays",
+    "tally_documents",
     "tally_many",
 ]

@@ -175,6 +175,11 @@ class Header:
     items: tuple[Item, ...]
     meeting_votes: tuple[MeetingVote, ...]
 
+    @property
+    def item_ids(self) -> tuple[str, ...]:
+        """Return the item ids in input order."""
+        return tuple(item.id for item in self.items)
+
 
 def parse_header(
     doc: object, known: tuple[object, tuple[Item, ...]] | None = None

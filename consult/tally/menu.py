@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from consult.tally.arrays import BallotArrays, read_arrays
 from consult.tally.columnar import (
     DIGITS,
     METHODS,
@@ -19,7 +20,16 @@ from consult.tally.columnar import (
 from consult.tally.contract import Ballots, parse_ballots
 from consult.tally.stats import batch_of, read_batches
 
-__all__ = ["DIGITS", "METHODS", "RULES", "Menu", "tally", "tally_documents", "tally_many"]
+__all__ = [
+    "DIGITS",
+    "METHODS",
+    "RULES",
+    "Menu",
+    "tally",
+    "tally_arrays",
+    "tally_documents",
+    "tally_many",
+]
 
 
 @contextmanager
@@ -119,3 +129,21 @@ def tally_documents(
             )
             for members, batch in read_batches(docs)
         ]
+
+
+def tally_arrays(
+    arrays: BallotArrays,
+    *,
+    method: str = "approval",
+    verified_only: bool = False,
+    select: str = "greedy",
+) -> MenuColumns:
+    """Check and count ballots given as arrays into the compounds' menus as arrays.
+
+    `menu(c)` of the result equals `tally` of compound c's document holding the
+    same ballots. Raises TallyInputError as `tally` does (see `read_arrays`).
+    """
+    check_options(method, select)
+    with _collector_paused():
+        batch = read_arrays(arrays)
+        return tally_columns(batch, method=method, verified_only=verified_only, select=select)

@@ -30,6 +30,7 @@ class Rows:
 
     Rows of compound c are `offsets[c]:offsets[c + 1]`. `building` indexes
     `building_names` (-1 = none); building codes never span two compounds.
+    `household_ids` may be empty when the ballots came without labels.
     """
 
     household_ids: tuple[str, ...]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -81,7 +82,7 @@ def only_verified(batch: Batch) -> Batch:
     compound = np.repeat(np.arange(len(batch.headers)), np.diff(r.offsets))
     offsets = np.zeros_like(r.offsets)
     np.cumsum(np.bincount(compound[keep], minlength=len(batch.headers)), out=offsets[1:])
-    ids = tuple(h for h, k in zip(r.household_ids, keep.tolist(), strict=True) if k)
+    ids = tuple(compress(r.household_ids, keep.tolist())) if r.household_ids else ()
     rows = Rows(
         household_ids=ids,
         approve=r.approve[keep],

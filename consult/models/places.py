@@ -36,6 +36,9 @@ class Compound(SQLModel, table=True):
     budget: int | None = Field(default=None)
     #: The phase of the renovation cycle the compound is in (see models/phases.py).
     phase: str = Field(default="needs", max_length=20, sa_column_kwargs={"server_default": "needs"})
+    #: Counts the imports that changed its buildings, units or households: pages rendered
+    #: from the layout (the survey's pickers) are kept until it changes.
+    layout_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Building(SQLModel, table=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
@@ -12,8 +13,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import BooleanField, Field, HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
-from consult.models import CatalogItem, Household, Survey, SurveyMode
+from consult.models import Household, Survey, SurveyMode
 from consult.services.places import BuildingUnits, Homes
+from consult.services.surveys import MenuItem
 
 KEY_SALT = "consult.submission"
 
@@ -146,7 +148,7 @@ class SurveyForm(HomeForm):
     def __init__(
         self,
         *args: Any,
-        items: list[CatalogItem],
+        items: Sequence[MenuItem],
         rank_depth: int,
         household_label: str | None = None,
         **kwargs: Any,

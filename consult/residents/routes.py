@@ -16,19 +16,20 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as flask_session
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
-from sqlmodel import select
+from flask_wtf.csrf import CSRFError, generate_csrf
+from sqlmodel import SQLModel, select
 from werkzeug.wrappers import Response as BaseResponse
 
 from consult.access import current_compound, public
 from consult.db import get_session
 from consult.errors import csrf_message, render_error
+from consult.i18n import large_text
 from consult.limits import GUESS_LIMIT, SUBMIT_LIMIT, failed, limiter
 from consult.models import (
     Ballot,
-    CatalogItem,
     Channel,
     Compound,
     Household,
@@ -39,7 +40,13 @@ from consult.models import (
 )
 from consult.residents import bp
 from consult.residents import satisfaction as rating_pages
-from consult.residents.forms import SurveyForm, answering_household, picker_options
+from consult.residents.form_cache import rendered_forms
+from consult.residents.forms import (
+    SurveyForm,
+    answering_household,
+    new_submission_token,
+    picker_options,
+)
 from consult.security import csrf
 from consult.services import ballots as ballot_service
 from consult.services import (
@@ -188,7 +195,19 @@ def _survey_page(
         ), status
     if household is None and survey.mode == SurveyMode.CODES:
         return render_template("residents/codes_only.html", compound=compound), status
-    items = surveys.offered_items(session, survey)
+    items = surveys.offered_menu(session, survey)
+    # The open link's empty form is the same page for every phone: kept once rendered.
+    blank = (
+        request.method == "GET"
+        and household is None
+        and not token_expired
+        and not flask_session.get("_flashes")
+    )
+    page_key = _form_key(compound, survey, items) if blank else None
+    if page_key is not None:
+        page = rendered_forms().fill(page_key, generate_csrf(), new_submission_token(compound.code))
+        if page is not None:
+            return _form_response(page, status)
     previous = ballot_service.current_ballot(session, survey, household) if household else None
     form = SurveyForm(
         homes=places.Homes(session, compound) if household is None else None,
@@ -205,33 +224,56 @@ def _survey_page(
             return stored
     # The pickers need the whole layout only when the form is shown.
     layout = places.layout(session, compound) if household is None else []
-    response = make_response(
-        render_template(
-            "residents/survey.html",
-            compound=compound,
-            survey=survey,
-            form=form,
-            items=items,
-            labels=_labels(items),
-            options=picker_options(layout),
-            layout_map={b.number: {u.number: u.rooms for u in b.units} for b in layout},
-            progress=_progress(compound, survey),
-            token_expired=token_expired,
-            household=household,
-            household_code=household_code,
-            previous=previous,
-            action=url_for("residents.by_code", code=household_code)
-            if household_code
-            else url_for("residents.survey", code=compound.code),
-        ),
-        status,
+    page = render_template(
+        "residents/survey.html",
+        compound=compound,
+        survey=survey,
+        form=form,
+        items=items,
+        labels=_labels(items),
+        options=picker_options(layout),
+        layout_map={b.number: {u.number: u.rooms for u in b.units} for b in layout},
+        token_expired=token_expired,
+        household=household,
+        household_code=household_code,
+        previous=previous,
+        action=url_for("residents.by_code", code=household_code)
+        if household_code
+        else url_for("residents.survey", code=compound.code),
     )
+    if page_key is not None:
+        rendered_forms().keep(page_key, page, generate_csrf(), form.token.data or "")
+    return _form_response(page, status)
+
+
+def _form_key(
+    compound: Compound, survey: Survey, items: tuple[surveys.MenuItem, ...]
+) -> tuple[object, ...]:
+    """Return everything the open link's empty form shows, as the key it is kept under."""
+    return (
+        _columns(compound),
+        _columns(survey),
+        items,
+        places.layout_stamp(get_session(), compound),
+        str(get_locale()),
+        large_text(),
+        current_app.config["COMMENT_MAX_LENGTH"],
+    )
+
+
+def _columns(row: SQLModel) -> tuple[object, ...]:
+    """Return a row's column values (what a page may show of it)."""
+    return tuple(getattr(row, column.key) for column in row.__table__.columns)  # type: ignore[attr-defined]
+
+
+def _form_response(page: str, status: int) -> BaseResponse:
+    response = make_response(page, status)
     # Back after sending must fetch a fresh form (and key), not resend the old one.
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _labels(items: list[CatalogItem]) -> dict[str, str]:
+def _labels(items: tuple[surveys.MenuItem, ...]) -> dict[str, str]:
     """Return the items' names in the page's language (looked up once, not per picker)."""
     english = str(get_locale()).startswith("en")
     return {item.id: item.name_en if english else item.name_zh for item in items}

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from consult.models import Building, Compound, District, Household, Unit
 
+#: Built once: every resident's request starts here.
+_COMPOUND_BY_CODE = select(Compound).where(col(Compound.code) == bindparam("code"))
+
 
 def compound_by_code(session: Session, code: str) -> Compound | None:
     """Return the compound with this QR code, or None."""
-    return session.exec(select(Compound).where(Compound.code == code)).first()
+    return session.exec(_COMPOUND_BY_CODE, params={"code": code}).first()
 
 
 def district_of(session: Session, compound: Compound) -> District:
@@ -28,6 +32,21 @@ def household_count(session: Session, compound: Compound) -> int:
         select(func.count()).select_from(Household).where(Household.compound_id == compound.id)
     ).one()
     return int(count)
+
+
+#: The latest household of a compound (the index on compound_id answers it alone).
+_LATEST_HOUSEHOLD = sql_select(func.max(Household.id)).where(
+    col(Household.compound_id) == bindparam("compound")
+)
+
+
+def layout_stamp(session: Session, compound: Compound) -> int:
+    """Return what tells whether the compound's layout changed: its latest household's id.
+
+    Households are only ever added (each with its building and unit, numbered as they
+    stay), never renumbered or removed, so a new building, unit or room is a new id.
+    """
+    return int(session.execute(_LATEST_HOUSEHOLD, {"compound": compound.id}).scalar() or 0)
 
 
 @dataclass

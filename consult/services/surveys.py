@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from consult.catalog import catalog_by_id
@@ -34,19 +36,24 @@ def local_today() -> date:
     return datetime.now(LOCAL_TZ).date()
 
 
+#: Built once: every resident's request asks it.
+_CURRENT_SURVEY = (
+    select(Survey)
+    .where(
+        col(Survey.compound_id) == bindparam("compound"),
+        col(Survey.phase) == bindparam("phase"),
+        col(Survey.status) != SurveyStatus.DRAFT,
+    )
+    .order_by(col(Survey.id).desc())
+    .limit(1)
+)
+
+
 def current_survey(
     session: Session, compound: Compound, phase: SurveyPhase = SurveyPhase.NEEDS
 ) -> Survey | None:
     """Return the compound's latest survey of the phase that is not a draft."""
-    return session.exec(
-        select(Survey)
-        .where(
-            Survey.compound_id == compound.id,
-            Survey.phase == phase,
-            Survey.status != SurveyStatus.DRAFT,
-        )
-        .order_by(col(Survey.id).desc())
-    ).first()
+    return session.exec(_CURRENT_SURVEY, params={"compound": compound.id, "phase": phase}).first()
 
 
 def why_closed(survey: Survey | None, today: date | None = None) -> str | None:
@@ -73,6 +80,45 @@ def offered_items(session: Session, survey: Survey) -> list[CatalogItem]:
             .order_by(col(SurveyItem.position))
         ).all()
     )
+
+
+class MenuItem(NamedTuple):
+    """An offered item as the residents' form shows it: plain values, kept and compared."""
+
+    id: str
+    category: str
+    position: int
+    name_zh: str
+    name_en: str
+    elderly_children: bool
+    accessibility: bool
+
+
+#: The offered items' columns the residents' form shows, built once (read on every view).
+_MENU = (
+    sql_select(
+        col(CatalogItem.id),
+        col(CatalogItem.category),
+        col(CatalogItem.position),
+        col(CatalogItem.name_zh),
+        col(CatalogItem.name_en),
+        col(CatalogItem.elderly_children),
+        col(CatalogItem.accessibility),
+    )
+    .join(SurveyItem, col(SurveyItem.item_id) == CatalogItem.id)
+    .where(col(SurveyItem.survey_id) == bindparam("survey"))
+    .order_by(col(SurveyItem.position))
+)
+
+
+def offered_menu(session: Session, survey: Survey) -> tuple[MenuItem, ...]:
+    """Return the items the survey offers, in form order, as plain values (no ORM rows).
+
+    What the residents' form needs of each item, read as columns: cheaper than
+    `offered_items`, and the tuple tells whether the menu changed since it was last read.
+    """
+    rows = session.connection().execute(_MENU, {"survey": survey.id})
+    return tuple(map(MenuItem._make, rows))
 
 
 def answered_count(session: Session, survey: Survey) -> int:

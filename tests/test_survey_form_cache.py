@@ -1,0 +1,181 @@
+"""The open link's survey form, kept once rendered: never stale, never shared keys.
+
+Every phone that scans a compound's QR code gets the same empty form but for two
+values: the CSRF token and the signed submission key. The worker keeps the page it
+rendered and fills those in per request; these tests hold that the kept page is the
+page a fresh render gives, that each request gets its own key, and that whatever the
+page shows (the layout, the menu, the survey's dates, the language, the text size)
+changing gives a fresh page at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlmodel import Session, select
+
+from consult.models import Ballot, CatalogItem, Compound, District
+from consult.residents.form_cache import CSRF_MARK, KEY_MARK, RenderedForms, rendered_forms
+from consult.services import surveys
+from consult.services.imports import apply_import, plan_import
+from consult.services.sheets import HouseholdRow
+from tests.conftest import hidden_fields
+from tests.factories import create_compound, open_survey
+
+URL = "/c/testyard/survey"
+
+
+def page(client: FlaskClient, url: str = URL) -> str:
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    return response.get_data(as_text=True)
+
+
+def without_tokens(html: str) -> str:
+    """The page with its two per-request values blanked."""
+    for value in hidden_fields(html).values():
+        html = html.replace(value, "TOKEN")
+    return html
+
+
+def yard(session: Session) -> tuple[Compound, Any]:
+    compound, _households = create_compound(session)
+    return compound, open_survey(session, compound)
+
+
+def test_the_kept_page_is_the_fresh_page_with_new_tokens(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    yard(session)
+    first = page(client)
+    with app.app_context():
+        assert len(rendered_forms()) == 1
+    second = page(client)
+    assert without_tokens(second) == without_tokens(first)
+    assert hidden_fields(second)["token"] != hidden_fields(first)["token"]
+    with app.app_context():
+        rendered_forms().clear()
+    assert without_tokens(page(client)) == without_tokens(first)
+
+
+def test_phones_sending_kept_pages_each_store_their_own_answer(
+    app: Flask, session: Session
+) -> None:
+    yard(session)
+    phones = [app.test_client() for _ in range(3)]
+    forms = [hidden_fields(page(phone)) for phone in phones]  # the 2nd and 3rd are kept pages
+    assert len({form["token"] for form in forms}) == 3
+    assert len({form["csrf_token"] for form in forms}) == 3
+    for phone, form, room in zip(phones, forms, ("101", "102", "201"), strict=True):
+        sent = phone.post(
+            URL,
+            data={**form, "building": "1", "unit": "1", "room": room, "approve": ["gas_pipeline"]},
+        )
+        assert sent.status_code == 303, sent.get_data(as_text=True)[:500]
+    session.expire_all()
+    assert len(session.exec(select(Ballot).where(Ballot.is_current)).all()) == 3
+
+
+def test_a_new_building_from_an_import_shows_at_once(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    compound, _survey = yard(session)
+    assert '<option value="3"' not in page(client)
+    district = session.get(District, compound.district_id)
+    assert district is not None
+    row = HouseholdRow(2, district.name, compound.name, "", "3", "1", 1, "101", None, None, False)
+    plan = plan_import(session, [row], [], may_run={compound.id or 0})
+    apply_import(session, plan)
+    session.commit()
+    html = page(client)
+    building = re.search(r'<select id="building".*?</select>', html, re.S)
+    assert building is not None
+    assert re.findall(r'<option value="(\d+)"', building.group(0)) == ["1", "2", "3"]
+
+
+def test_an_import_that_moves_a_room_to_another_floor_changes_the_kept_page(
+    client: FlaskClient, session: Session
+) -> None:
+    compound, _survey = yard(session)
+    before = page(client)
+    district = session.get(District, compound.district_id)
+    assert district is not None
+    # Room 101 of building 1, unit 1 said to be on floor 9: the rooms' order changes.
+    row = HouseholdRow(2, district.name, compound.name, "", "1", "1", 9, "101", None, None, False)
+    apply_import(session, plan_import(session, [row], [], may_run={compound.id or 0}))
+    session.commit()
+    after = page(client)
+    layout = re.search(r'id="layout-data">(.*?)</script>', after)
+    assert layout is not None
+    assert json.loads(layout.group(1))["1"]["1"] == ["102", "201", "202", "301", "302", "101"]
+    assert without_tokens(after) != without_tokens(before)
+
+
+def test_the_menu_the_survey_dates_and_item_names_show_at_once(
+    client: FlaskClient, session: Session
+) -> None:
+    _compound, survey = yard(session)
+    assert page(client).count('name="approve"') == 53
+    items = list(session.exec(select(CatalogItem).order_by(CatalogItem.position)).all())
+    surveys.offer_items(session, survey, items[:5])
+    session.commit()
+    assert page(client).count('name="approve"') == 5
+    items[0].name_zh = "屋面防水(改名)"
+    session.add(items[0])
+    session.commit()
+    assert "屋面防水(改名)" in page(client)
+    survey.closes_on = surveys.local_today() + timedelta(days=3)
+    session.add(survey)
+    session.commit()
+    day = survey.closes_on
+    assert f"{day.month}月{day.day}日" in page(client)
+
+
+def test_language_and_text_size_each_have_their_own_page(
+    client: FlaskClient, session: Session
+) -> None:
+    yard(session)
+    assert "您家最希望先改什么？" in page(client)
+    english = page(client, URL + "?lang=en")
+    assert "What should be fixed first?" in english
+    assert "What should be fixed first?" in page(client)  # the choice is remembered
+    assert "您家最希望先改什么？" in page(client, URL + "?lang=zh")
+    large = page(client, URL + "?size=large")
+    assert 'class="large-text"' in large
+    assert 'class="large-text"' not in page(client, URL + "?size=normal")
+    assert "What should be fixed first?" in page(client, URL + "?lang=en")
+
+
+def test_a_closed_survey_is_never_served_from_a_kept_page(
+    client: FlaskClient, session: Session
+) -> None:
+    _compound, survey = yard(session)
+    page(client)
+    survey.closes_on = surveys.local_today() - timedelta(days=1)
+    session.add(survey)
+    session.commit()
+    html = client.get(URL).get_data(as_text=True)
+    assert 'name="approve"' not in html
+
+
+def test_the_store_keeps_a_page_only_with_each_token_once_and_stays_bounded() -> None:
+    forms = RenderedForms(size=2)
+    assert not forms.keep("a", "<p>no tokens</p>", "CSRF", "KEY")
+    assert not forms.keep("a", "CSRF CSRF KEY", "CSRF", "KEY")
+    assert not forms.keep("a", "CSRF KEY", "", "KEY")
+    assert forms.keep("a", "<i>CSRF</i><b>KEY</b>", "CSRF", "KEY")
+    assert forms.fill("a", "c2", "k2") == "<i>c2</i><b>k2</b>"
+    assert forms.fill("missing", "c", "k") is None
+    forms.keep("b", "CSRF KEY b", "CSRF", "KEY")
+    forms.fill("a", "c", "k")  # a is now the most recently used
+    forms.keep("c", "CSRF KEY c", "CSRF", "KEY")
+    assert len(forms) == 2
+    assert forms.fill("b", "c", "k") is None
+    assert forms.fill("a", "c", "k") == "<i>c</i><b>k</b>"
+    assert CSRF_MARK not in (forms.fill("c", "x", "y") or "") and KEY_MARK not in "x y"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 from sqlmodel import Session, select
 
+import consult.tally as engine
 from consult.models import (
     AgendaItem,
     CatalogItem,
@@ -19,8 +21,9 @@ from consult.models import (
     SurveyPhase,
     SurveyStatus,
 )
+from consult.services import city_columns
 from consult.services.ballots import Answers, submit_ballot
-from consult.services.city_tally import city_documents, city_menus
+from consult.services.city_tally import city_documents, city_menus, city_tally
 from consult.services.surveys import current_survey, offer_items, offered_items
 from consult.services.tallies import ballots_document, compound_menu
 from tests.factories import create_compound, open_survey
@@ -158,6 +161,7 @@ def test_a_small_city_every_case(session: Session) -> None:
     expected = one_by_one(session)
     assert sorted(expected) == ["alpha", "beta", "gamma", "zeta"]
     assert city_menus(session) == expected
+    assert dict(city_tally(session)) == expected
     assert city_menus(session, method="schulze") == one_by_one(session, "schulze")
     documents = city_documents(session)
     for compound in session.exec(select(Compound)).all():
@@ -167,3 +171,34 @@ def test_a_small_city_every_case(session: Session) -> None:
                 ballots_document(session, compound, survey),
                 survey.mode == SurveyMode.CODES,
             )
+
+
+def test_the_city_read_row_by_row_when_an_item_id_holds_the_separator(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Item ids hold "_": joined by it, they no longer split back into as many ids.
+    small_city(session)
+    expected = one_by_one(session)
+    monkeypatch.setattr(city_columns, "ITEM_SEPARATOR", "_")
+    assert dict(city_tally(session)) == expected
+    assert city_menus(session, method="borda") == one_by_one(session, "borda")
+
+
+def test_a_faulty_ballot_in_the_database_is_named_as_the_compound_menu_names_it(
+    session: Session,
+) -> None:
+    small_city(session)
+    compound, homes = create_compound(session, "eta", "eta小区")
+    survey = open_survey(session, compound)
+    answer(session, survey, homes[3], ["parking", "gas_pipeline"], ["gas_pipeline", "parking"])
+    answer(session, survey, homes[4], ["parking"], ["parking"])
+    survey.rank_depth = 1  # lowered after the answers: one ballot now ranks too many
+    session.add(survey)
+    session.commit()
+    with pytest.raises(engine.TallyInputError) as alone:
+        compound_menu(session, compound, survey)
+    with pytest.raises(engine.TallyInputError) as at_once:
+        city_tally(session)
+    expected = (alone.value.field, alone.value.household, alone.value.compound)
+    assert expected == ("rank", homes[3].label, "eta")
+    assert (at_once.value.field, at_once.value.household, at_once.value.compound) == expected

@@ -10,10 +10,7 @@ engine counts them together (`tally_many`). The menus equal `compound_menu`'s.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,52 +19,29 @@ from sqlmodel import Session, col, select
 
 import consult.tally as engine
 from consult.models import (
-    AgendaItem,
     Ballot,
     BallotItem,
     Building,
     CatalogItem,
     Compound,
     Household,
-    Meeting,
-    MeetingStatus,
     Survey,
     SurveyItem,
     SurveyMode,
-    SurveyPhase,
-    SurveyStatus,
     Unit,
 )
 from consult.models._base import row_id
+from consult.services.city_columns import (
+    COUNTED_MEETINGS,
+    city_arrays,
+    city_meetings,
+    collector_paused,
+    current_surveys,
+    meetings_input,
+)
 from consult.services.tallies import BALLOTS_FORMAT, ballot_entry
 
-COUNTED_MEETINGS = (MeetingStatus.CLOSED, MeetingStatus.PUBLISHED)
-
-
-def current_surveys() -> Any:
-    """Return a subquery of every compound's current needs survey id (as `current_survey`)."""
-    return (
-        select(func.max(Survey.id))
-        .where(Survey.phase == SurveyPhase.NEEDS, Survey.status != SurveyStatus.DRAFT)
-        .group_by(col(Survey.compound_id))
-        .scalar_subquery()
-    )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the rows and documents pile up.
-
-    Hundreds of thousands of fresh tuples, lists and dicts with no cycles: passes
-    triggered by their allocation free nothing and cost more than the reading.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+__all__ = ["COUNTED_MEETINGS", "city_documents", "city_menus", "city_tally", "current_surveys"]
 
 
 def city_documents(session: Session) -> dict[str, tuple[dict[str, Any], bool]]:
@@ -76,7 +50,7 @@ def city_documents(session: Session) -> dict[str, tuple[dict[str, Any], bool]]:
     Keyed by compound code, for the compounds with a current needs survey; each
     document equals `ballots_document` of the compound and its current survey.
     """
-    with _collector_paused():
+    with collector_paused():
         return _city_documents(session)
 
 
@@ -162,7 +136,7 @@ def _city_documents(session: Session) -> dict[str, tuple[dict[str, Any], bool]]:
             )
         )
 
-    meetings = _city_meetings(session)
+    meetings = city_meetings(session)
     documents: dict[str, tuple[dict[str, Any], bool]] = {}
     for survey, compound in surveys:
         sid = survey.id or 0
@@ -177,57 +151,10 @@ def _city_documents(session: Session) -> dict[str, tuple[dict[str, Any], bool]]:
             **({"budget": compound.budget} if compound.budget is not None else {}),
             "items": items.get(sid, []),
             "ballots": ballots.get(sid, []),
-            "meetings": _meetings_input(
-                meetings.get(compound.id or 0, []), offered.get(sid, set())
-            ),
+            "meetings": meetings_input(meetings.get(compound.id or 0, []), offered.get(sid, set())),
         }
         documents[compound.code] = (document, survey.mode == SurveyMode.CODES)
     return documents
-
-
-Votes = list[dict[str, Any]]
-
-
-def _city_meetings(session: Session) -> dict[int, list[tuple[str, str, Votes]]]:
-    """Return each compound's counted meetings in order: code, date and all counted hands."""
-    hands: dict[int, Votes] = defaultdict(list)
-    for meeting_id, item_id, yes, no, abstain in session.execute(
-        sa.select(
-            col(AgendaItem.meeting_id),
-            col(AgendaItem.item_id),
-            col(AgendaItem.hands_for),
-            col(AgendaItem.hands_against),
-            col(AgendaItem.hands_abstain),
-        )
-        .join(Meeting, col(Meeting.id) == AgendaItem.meeting_id)
-        .where(col(Meeting.status).in_(COUNTED_MEETINGS), col(AgendaItem.hands_for).is_not(None))
-        .order_by(col(AgendaItem.meeting_id), col(AgendaItem.position), col(AgendaItem.id))
-    ):
-        hands[meeting_id].append(
-            {"item": item_id, "for": yes or 0, "against": no or 0, "abstain": abstain or 0}
-        )
-    meetings: dict[int, list[tuple[str, str, Votes]]] = defaultdict(list)
-    for compound_id, meeting_id, code, starts_at in session.exec(
-        select(Meeting.compound_id, Meeting.id, Meeting.code, Meeting.starts_at)
-        .where(col(Meeting.status).in_(COUNTED_MEETINGS))
-        .order_by(col(Meeting.compound_id), col(Meeting.starts_at), col(Meeting.id))
-    ).all():
-        meetings[compound_id].append(
-            (code, starts_at.date().isoformat(), hands.get(meeting_id or 0, []))
-        )
-    return meetings
-
-
-def _meetings_input(
-    meetings: list[tuple[str, str, Votes]], offered: set[str]
-) -> list[dict[str, Any]]:
-    """Return the tally's `meetings` as `meetings_input` does: hands on offered items."""
-    result = []
-    for code, day, hands in meetings:
-        votes = [vote for vote in hands if vote["item"] in offered]
-        if votes:
-            result.append({"id": code, "date": day, "votes": votes})
-    return result
 
 
 def city_menus(session: Session, *, method: str = "approval") -> dict[str, dict[str, Any]]:
@@ -236,15 +163,26 @@ def city_menus(session: Session, *, method: str = "approval") -> dict[str, dict[
     Only compounds with a current needs survey have one; a survey answered with
     household codes only counts verified ballots, as in `compound_menu`.
     """
-    documents = city_documents(session)
-    menus: dict[str, dict[str, Any]] = {}
-    for verified_only in (False, True):
-        codes = [code for code, (_, only) in documents.items() if only is verified_only]
-        if codes:
-            tallied = engine.tally_many(
-                [documents[code][0] for code in codes],
-                method=method,
-                verified_only=verified_only,
-            )
-            menus.update(zip(codes, tallied, strict=True))
-    return {code: menus[code] for code in documents}
+    with collector_paused():
+        return city_tally(session, method=method).all_menus()
+
+
+def city_tally(session: Session, *, method: str = "approval") -> engine.CityMenus:
+    """Return every compound's menu as arrays, read from the database as columns of numbers.
+
+    The result maps each compound with a current needs survey (by code) to the
+    menu `compound_menu` returns, built when asked for; every figure of every
+    compound is counted here at once. No ballot becomes a dict: the ballots and
+    their approvals are read as rows of numbers and handed to the engine as
+    arrays (`engine.tally_arrays`), which checks them as it checks documents.
+    """
+    with collector_paused():
+        return _city_tally(session, method)
+
+
+def _city_tally(session: Session, method: str) -> engine.CityMenus:
+    parts = [
+        engine.tally_arrays(arrays, method=method, verified_only=verified_only)
+        for arrays, verified_only in city_arrays(session)
+    ]
+    return engine.CityMenus(parts, codes=sorted(code for part in parts for code in part.codes))

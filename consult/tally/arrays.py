@@ -12,7 +12,7 @@ than households. Errors are TallyInputError naming the compound, the household
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,8 +32,8 @@ class BallotArrays:
 
     Ballot b belongs to compound `compound[b]` (indexing `headers`, whose items
     must all be the same list) and household `household[b]` (any whole number
-    naming it; `labels[b]`, when given, names it in errors). Approvals are the
-    pairs (`approve_ballot[k]`, `approve_item[k]`), items indexing the headers'
+    naming it; `labels[b]` when given, else `name_household(household[b])`
+    when given, names it in errors). Approvals are the pairs (`approve_ballot[k]`, `approve_item[k]`), items indexing the headers'
     item list. Priorities are the triples (`rank_ballot[k]`, `rank_item[k]`,
     `rank_order[k]`): a ballot's priorities in increasing `rank_order` (ties
     kept in input order), like the `rank` list of a document. `channel` indexes
@@ -56,6 +56,7 @@ class BallotArrays:
     building: Ints
     building_names: Sequence[str]
     labels: Sequence[str] | None = None
+    name_household: Callable[[int], str] | None = None
 
     @property
     def n(self) -> int:
@@ -70,8 +71,11 @@ class _Check:
         self.arrays = arrays
 
     def who(self, b: int) -> str:
-        labels = self.arrays.labels
-        return labels[b] if labels is not None else str(int(self.arrays.household[b]))
+        a = self.arrays
+        if a.labels is not None:
+            return a.labels[b]
+        key = int(a.household[b])
+        return a.name_household(key) if a.name_household is not None else str(key)
 
     def fail(self, message: str, field: str, b: int | None) -> TallyInputError:
         a = self.arrays

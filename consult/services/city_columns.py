@@ -1,0 +1,413 @@
+"""The city's current needs ballots read as columns of numbers, for the tally engine's arrays.
+
+A city's ballots are some 40,000 rows and their approvals some 240,000. Read row
+by row, the database driver builds a tuple and its objects for every row, which
+costs more than the database spends finding them; and a `consult.ballots/1`
+document per compound costs as much again. Here each column of a query comes
+back as one string the database joins (`aggregate_strings`: group_concat on
+SQLite, string_agg on PostgreSQL, every column of a query over the same rows in
+the same order), numpy parses the numbers, and the engine gets arrays
+(`engine.BallotArrays`) it checks as it checks documents.
+
+The ballots, approvals and meetings read are exactly those `ballots_document`
+puts in a document: current ballots of the current needs survey, approvals of
+items the survey still offers (priorities closing up over the others), hands
+counted at closed or published meetings on offered items.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from numpy.typing import NDArray
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+import consult.tally as engine
+from consult.models import (
+    AgendaItem,
+    Ballot,
+    BallotItem,
+    Building,
+    CatalogItem,
+    Compound,
+    Household,
+    Meeting,
+    MeetingStatus,
+    Survey,
+    SurveyItem,
+    SurveyMode,
+    SurveyPhase,
+    SurveyStatus,
+    Unit,
+)
+from consult.models._base import row_id
+from consult.tally.contract import parse_meetings
+
+COUNTED_MEETINGS = (MeetingStatus.CLOSED, MeetingStatus.PUBLISHED)
+#: Joins item ids in one string; an id holding it sends the reading row by row.
+ITEM_SEPARATOR = "\x1f"
+#: A stored rank no ballot can have (ranks are small whole numbers): "no priority".
+UNRANKED = -(2**40)
+
+Ints = NDArray[np.int64]
+Votes = list[dict[str, Any]]
+
+
+def current_surveys() -> Any:
+    """Return a subquery of every compound's current needs survey id (as `current_survey`)."""
+    return (
+        select(func.max(Survey.id))
+        .where(Survey.phase == SurveyPhase.NEEDS, Survey.status != SurveyStatus.DRAFT)
+        .group_by(col(Survey.compound_id))
+        .scalar_subquery()
+    )
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the rows and documents pile up.
+
+    Hundreds of thousands of fresh tuples, lists and dicts with no cycles: passes
+    triggered by their allocation free nothing and cost more than the reading.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def city_meetings(session: Session) -> dict[int, list[tuple[str, str, Votes]]]:
+    """Return each compound's counted meetings in order: code, date and all counted hands."""
+    hands: dict[int, Votes] = defaultdict(list)
+    for meeting_id, item_id, yes, no, abstain in session.execute(
+        sa.select(
+            col(AgendaItem.meeting_id),
+            col(AgendaItem.item_id),
+            col(AgendaItem.hands_for),
+            col(AgendaItem.hands_against),
+            col(AgendaItem.hands_abstain),
+        )
+        .join(Meeting, col(Meeting.id) == AgendaItem.meeting_id)
+        .where(col(Meeting.status).in_(COUNTED_MEETINGS), col(AgendaItem.hands_for).is_not(None))
+        .order_by(col(AgendaItem.meeting_id), col(AgendaItem.position), col(AgendaItem.id))
+    ):
+        hands[meeting_id].append(
+            {"item": item_id, "for": yes or 0, "against": no or 0, "abstain": abstain or 0}
+        )
+    meetings: dict[int, list[tuple[str, str, Votes]]] = defaultdict(list)
+    for compound_id, meeting_id, code, starts_at in session.exec(
+        select(Meeting.compound_id, Meeting.id, Meeting.code, Meeting.starts_at)
+        .where(col(Meeting.status).in_(COUNTED_MEETINGS))
+        .order_by(col(Meeting.compound_id), col(Meeting.starts_at), col(Meeting.id))
+    ).all():
+        meetings[compound_id].append(
+            (code, starts_at.date().isoformat(), hands.get(meeting_id or 0, []))
+        )
+    return meetings
+
+
+def meetings_input(
+    meetings: list[tuple[str, str, Votes]], offered: set[str]
+) -> list[dict[str, Any]]:
+    """Return the tally's `meetings` as `meetings_input` does: hands on offered items."""
+    result = []
+    for code, day, hands in meetings:
+        votes = [vote for vote in hands if vote["item"] in offered]
+        if votes:
+            result.append({"id": code, "date": day, "votes": votes})
+    return result
+
+
+def city_arrays(session: Session) -> list[tuple[engine.BallotArrays, bool]]:
+    """Read the current needs surveys of the city as ballot arrays.
+
+    One `engine.BallotArrays` per item list and counting rule, each paired with
+    whether only verified ballots count (a survey by household codes only);
+    compounds follow their codes' order within each.
+    """
+    current = current_surveys()
+    connection = session.connection()
+    surveys = connection.execute(
+        sa.select(
+            col(Survey.id),
+            col(Survey.rank_depth),
+            col(Survey.mode),
+            col(Compound.id),
+            col(Compound.code),
+            col(Compound.name),
+            col(Compound.budget),
+        )
+        .join(Compound, col(Compound.id) == Survey.compound_id)
+        .where(col(Survey.id).in_(current))
+        .order_by(col(Compound.code))
+    ).all()
+    households = dict(
+        connection.execute(
+            sa.select(col(Household.compound_id), func.count()).group_by(col(Household.compound_id))
+        ).all()
+    )
+    offered = _offered_items(connection, current)
+    meetings = city_meetings(session)
+
+    # One part per item list and counting rule; each survey is a compound of its part.
+    parts: dict[tuple[tuple[str, ...], bool], list[engine.Header]] = {}
+    part_of: dict[int, tuple[int, int]] = {}  # survey id -> (part, compound within it)
+    for sid, depth, mode, cid, code, name, budget in surveys:
+        survey_id, compound_id = row_id(sid), row_id(cid)
+        items = offered.get(survey_id, ())
+        ids = tuple(item.id for item in items)
+        votes = meetings_input(meetings.get(compound_id, []), set(ids))
+        header = engine.Header(
+            code=code,
+            name=name,
+            households=int(households.get(compound_id, 0)),
+            rank_depth=depth,
+            budget=budget,
+            items=items,
+            meeting_votes=parse_meetings(votes, items),
+        )
+        headers = parts.setdefault((ids, mode == SurveyMode.CODES), [])
+        part_of[survey_id] = (list(parts).index((ids, mode == SurveyMode.CODES)), len(headers))
+        headers.append(header)
+    if not parts:
+        return []
+    keys = list(parts)
+    ballots = _ballot_columns(connection, current, part_of)
+    approvals = _approval_columns(connection, current, ballots, [ids for ids, _ in keys])
+    names = _household_names(session)
+    out = []
+    for p, key in enumerate(keys):
+        rows = np.flatnonzero(ballots.part == p)
+        local = np.full(ballots.part.size, -1, dtype=np.int64)
+        local[rows] = np.arange(rows.size)
+        pairs = approvals.part == p
+        ranked = pairs & approvals.ranked
+        arrays = engine.BallotArrays(
+            headers=tuple(parts[key]),
+            compound=ballots.compound[rows],
+            household=ballots.household[rows],
+            approve_ballot=local[approvals.ballot[pairs]],
+            approve_item=approvals.item[pairs],
+            rank_ballot=local[approvals.ballot[ranked]],
+            rank_item=approvals.item[ranked],
+            rank_order=approvals.order[ranked],
+            elderly=ballots.elderly[rows],
+            children=ballots.children[rows],
+            verified=ballots.verified[rows],
+            channel=ballots.channel[rows],
+            building=ballots.building[rows],
+            building_names=ballots.building_names,
+            name_household=names,
+        )
+        out.append((arrays, key[1]))
+    return out
+
+
+def _household_names(session: Session) -> Callable[[int], str]:
+    """Return a lookup of a household's label by id (only faulty ballots are named)."""
+
+    def name(household_id: int) -> str:
+        household = session.get(Household, household_id)
+        return household.label if household is not None else str(household_id)
+
+    return name
+
+
+def _offered_items(connection: sa.Connection, current: Any) -> dict[int, tuple[engine.Item, ...]]:
+    """Return each current survey's offered items in order; equal lists share one tuple."""
+    listed: dict[int, list[str]] = defaultdict(list)
+    for survey_id, item_id in connection.execute(
+        sa.select(col(SurveyItem.survey_id), col(SurveyItem.item_id))
+        .where(col(SurveyItem.survey_id).in_(current))
+        .order_by(col(SurveyItem.survey_id), col(SurveyItem.position))
+    ).all():
+        listed[survey_id].append(item_id)
+    catalog = {
+        item_id: engine.Item(
+            id=item_id, category=str(category), cost=cost, name_zh=name_zh, name_en=name_en
+        )
+        for item_id, category, name_zh, name_en, cost in connection.execute(
+            sa.select(
+                col(CatalogItem.id),
+                col(CatalogItem.category),
+                col(CatalogItem.name_zh),
+                col(CatalogItem.name_en),
+                col(CatalogItem.cost),
+            )
+        ).all()
+    }
+    shared: dict[tuple[str, ...], tuple[engine.Item, ...]] = {}
+    out = {}
+    for survey_id, ids in listed.items():
+        key = tuple(ids)
+        if key not in shared:
+            shared[key] = tuple(catalog[item_id] for item_id in key)
+        out[survey_id] = shared[key]
+    return out
+
+
+def _joined(column: Any, separator: str = " ") -> Any:
+    """Return the aggregate joining a column's values of every row into one string."""
+    return func.aggregate_strings(sa.cast(column, sa.Text), separator)
+
+
+def _numbers(text: str | None, n: int) -> Ints:
+    """Parse n whole numbers joined by spaces."""
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    numbers = np.fromstring(text or "", dtype=np.int64, sep=" ")
+    if numbers.size != n:
+        raise RuntimeError(f"read {numbers.size} numbers of a column of {n}")
+    return numbers
+
+
+def _lookup(keys: Ints, values: Ints) -> Ints:
+    """Return a table mapping each key (a row id) to its value, -1 elsewhere."""
+    table = np.full(int(keys.max(initial=0)) + 1, -1, dtype=np.int64)
+    table[keys] = values
+    return table
+
+
+@dataclass(frozen=True, eq=False)
+class _BallotColumns:
+    """The current ballots of the current needs surveys, one entry per ballot."""
+
+    row_of_id: Ints  # ballot id -> index here
+    part: Ints
+    compound: Ints  # within its part
+    household: Ints
+    elderly: NDArray[np.bool_]
+    children: NDArray[np.bool_]
+    verified: NDArray[np.bool_]
+    channel: Ints
+    building: Ints
+    building_names: tuple[str, ...]
+
+
+def _ballot_columns(
+    connection: sa.Connection, current: Any, part_of: dict[int, tuple[int, int]]
+) -> _BallotColumns:
+    channel = sa.case(
+        {name: k for k, name in enumerate(engine.CHANNELS)}, value=col(Ballot.channel), else_=-1
+    )
+    count, *texts = connection.execute(
+        sa.select(
+            func.count(),
+            *(
+                _joined(column)
+                for column in (
+                    col(Ballot.id),
+                    col(Ballot.survey_id),
+                    col(Ballot.household_id),
+                    sa.cast(col(Ballot.elderly), sa.Integer),
+                    sa.cast(col(Ballot.children), sa.Integer),
+                    sa.cast(col(Ballot.verified), sa.Integer),
+                    channel,
+                    col(Unit.building_id),
+                )
+            ),
+        )
+        .select_from(Ballot)
+        .join(Household, col(Household.id) == Ballot.household_id)
+        .join(Unit, col(Unit.id) == Household.unit_id)
+        .where(col(Ballot.is_current), col(Ballot.survey_id).in_(current))
+    ).one()
+    ids, surveys, households, elderly, children, verified, channels, buildings = (
+        _numbers(text, count) for text in texts
+    )
+    survey_ids = np.fromiter(part_of, dtype=np.int64, count=len(part_of))
+    places = np.array(list(part_of.values()), dtype=np.int64).reshape(-1, 2)
+    numbers = connection.execute(sa.select(col(Building.id), col(Building.number))).all()
+    building_ids = np.fromiter((b for b, _ in numbers), dtype=np.int64, count=len(numbers))
+    return _BallotColumns(
+        row_of_id=_lookup(ids, np.arange(count)),
+        part=_lookup(survey_ids, places[:, 0])[surveys],
+        compound=_lookup(survey_ids, places[:, 1])[surveys],
+        household=households,
+        elderly=elderly != 0,
+        children=children != 0,
+        verified=verified != 0,
+        channel=channels,
+        building=_lookup(building_ids, np.arange(len(numbers)))[buildings],
+        building_names=tuple(str(number) for _, number in numbers),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _ApprovalColumns:
+    """The approvals of those ballots of items still offered, one entry per approval."""
+
+    part: Ints
+    ballot: Ints  # index in _BallotColumns
+    item: Ints  # within its part's item list
+    ranked: NDArray[np.bool_]
+    order: Ints  # priorities' order: the stored rank, then the item id
+
+
+def _approval_columns(
+    connection: sa.Connection,
+    current: Any,
+    ballots: _BallotColumns,
+    item_lists: list[tuple[str, ...]],
+) -> _ApprovalColumns:
+    ballot_ids, items, ranks = _approvals(connection, current)
+    n = ballot_ids.size
+    names = sorted(set(items).union(*item_lists))
+    code = {name: k for k, name in enumerate(names)}
+    # An item the survey no longer offers is not counted (local index -1), as in ballot_entry.
+    local = np.full((len(item_lists), len(names)), -1, dtype=np.int64)
+    for p, listed in enumerate(item_lists):
+        local[p, [code[i] for i in listed]] = np.arange(len(listed))
+    ballot = ballots.row_of_id[ballot_ids]
+    part = ballots.part[ballot]
+    global_item = np.fromiter(map(code.__getitem__, items), dtype=np.int64, count=n)
+    item = local[part, global_item]
+    keep = item >= 0
+    return _ApprovalColumns(
+        part=part[keep],
+        ballot=ballot[keep],
+        item=item[keep],
+        ranked=(ranks != UNRANKED)[keep],
+        order=(ranks * len(names) + global_item)[keep],
+    )
+
+
+def _approvals(connection: sa.Connection, current: Any) -> tuple[Ints, list[str], Ints]:
+    """Return the current approvals: ballot ids, item ids and ranks (UNRANKED for none)."""
+    statement = (
+        sa.select(col(BallotItem.id))
+        .join(Ballot, col(Ballot.id) == BallotItem.ballot_id)
+        .where(col(Ballot.is_current), col(Ballot.survey_id).in_(current))
+    )
+    rank = func.coalesce(col(BallotItem.rank), UNRANKED)
+    count, ballot_text, item_text, rank_text = connection.execute(
+        statement.with_only_columns(
+            func.count(),
+            _joined(col(BallotItem.ballot_id)),
+            _joined(col(BallotItem.item_id), ITEM_SEPARATOR),
+            _joined(rank),
+        )
+    ).one()
+    items = item_text.split(ITEM_SEPARATOR) if count else []
+    if len(items) == count:
+        return _numbers(ballot_text, count), items, _numbers(rank_text, count)
+    rows = connection.execute(
+        statement.with_only_columns(col(BallotItem.ballot_id), col(BallotItem.item_id), rank)
+    ).all()
+    ballot_ids, item_ids, ranks = zip(*rows, strict=True)
+    return (
+        np.fromiter(ballot_ids, dtype=np.int64, count=len(rows)),
+        list(item_ids),
+        np.fromiter(ranks, dtype=np.int64, count=len(rows)),
+    )

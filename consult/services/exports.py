@@ -19,7 +19,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import Session, col
 
-import consult.tally as engine
 from consult.labels import name_of
 from consult.models import (
     Account,
@@ -38,7 +37,7 @@ from consult.models import (
     Unit,
 )
 from consult.services.accounts import visible_compounds
-from consult.services.city_tally import city_documents, current_surveys
+from consult.services.city_tally import city_tally, current_surveys
 from consult.services.export_files import (
     CODE,
     NAME,
@@ -55,8 +54,6 @@ from consult.services.tallies import ballots_document, compound_menu
 
 #: The tables, in the order of the workbook's sheets.
 TABLES = ("compounds", "menus", "ballots", "meetings", "actions")
-#: Compounds tallied together when exporting many compounds' menus.
-MENU_BATCH = 50
 CATEGORY_NAMES = {
     "basic": _l("Basic"),
     "improvement": _l("Improvement"),
@@ -188,33 +185,20 @@ def _scoped_compounds(session: Session, ids: Collection[int]) -> list[Compound]:
 def _menus(session: Session, compounds: list[Compound]) -> Iterator[tuple[Compound, Menu]]:
     """Yield each compound's menu in order: one compound on its own, more the city's way.
 
-    For many compounds every document is read at once (`city_documents`, the set-based
-    path of `city_menus`) but tallied MENU_BATCH compounds at a time, each batch's
-    documents dropped once its rows are out: the menus of a whole city are never all
-    in memory together. Compounds without a current needs survey have no menu.
+    For many compounds the whole city is counted at once (`city_tally`, as arrays)
+    and each compound's menu is built only as its rows are written: the menus of
+    a whole city are never all in memory together. Compounds without a current
+    needs survey have no menu.
     """
     if len(compounds) == 1:
         survey = current_survey(session, compounds[0])
         if survey is not None:
             yield compounds[0], compound_menu(session, compounds[0], survey)
         return
-    wanted = {compound.code for compound in compounds}
-    documents = {code: doc for code, doc in city_documents(session).items() if code in wanted}
-    having = [compound for compound in compounds if compound.code in documents]
-    for start in range(0, len(having), MENU_BATCH):
-        batch = having[start : start + MENU_BATCH]
-        parted = {
-            only: [c.code for c in batch if documents[c.code][1] is only] for only in (False, True)
-        }
-        menus: dict[str, Menu] = {}
-        for verified_only, codes in parted.items():
-            if codes:
-                tallied = engine.tally_many(
-                    [documents.pop(code)[0] for code in codes], verified_only=verified_only
-                )
-                menus.update(zip(codes, tallied, strict=True))
-        for compound in batch:
-            yield compound, menus.pop(compound.code)
+    city = city_tally(session)
+    for compound in compounds:
+        if compound.code in city:
+            yield compound, city[compound.code]
 
 
 def _menu_rows(session: Session, ids: Collection[int]) -> Iterator[Row]:

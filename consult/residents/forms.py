@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from babel import support
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import BooleanField, Field, HiddenField, StringField, TextAreaField
+from wtforms.i18n import messages_path
 from wtforms.validators import Length, ValidationError
 
 from consult.models import Household, Survey, SurveyMode
@@ -56,6 +60,12 @@ class ListField(Field):  # type: ignore[misc]
         return ""
 
 
+@functools.cache
+def _wtforms_translations(locale: str) -> support.NullTranslations:
+    """WTForms' own messages in a language, read from disk once per process."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 class HomeForm(FlaskForm):  # type: ignore[misc]
     """What every residents' answer form has: the household's pickers, own words, the key.
 
@@ -63,6 +73,14 @@ class HomeForm(FlaskForm):  # type: ignore[misc]
     fields take strings and the validators ask the compound about each, one query each.
     With a household code the household is known and `homes` is None: no pickers.
     """
+
+    class Meta(FlaskForm.Meta):  # type: ignore[misc]
+        def get_translations(self, form: Any) -> Any:
+            # Flask-WTF reads WTForms' catalogue from disk on every request that
+            # translates a message; residents send many, so it is kept per language.
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_translations(str(get_locale()))
 
     building = StringField(_l("Building"))
     unit = StringField(_l("Unit"))

@@ -87,20 +87,26 @@ def layout(session: Session, compound: Compound) -> list[BuildingUnits]:
     return buildings
 
 
+_FIND_HOUSEHOLD = (
+    select(Household)
+    .join(Unit, col(Unit.id) == Household.unit_id)
+    .join(Building, col(Building.id) == Unit.building_id)
+    .where(
+        col(Building.compound_id) == bindparam("compound"),
+        col(Building.number) == bindparam("building"),
+        col(Unit.number) == bindparam("unit"),
+        col(Household.room) == bindparam("room"),
+    )
+)
+
+
 def find_household(
     session: Session, compound: Compound, building: str, unit: str, room: str
 ) -> Household | None:
     """Return the household at building-unit-room of the compound, or None."""
     return session.exec(
-        select(Household)
-        .join(Unit, col(Unit.id) == Household.unit_id)
-        .join(Building, col(Building.id) == Unit.building_id)
-        .where(
-            Building.compound_id == compound.id,
-            Building.number == building,
-            Unit.number == unit,
-            Household.room == room,
-        )
+        _FIND_HOUSEHOLD,
+        params={"compound": compound.id, "building": building, "unit": unit, "room": room},
     ).first()
 
 

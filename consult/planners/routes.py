@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -12,15 +11,23 @@ from flask_login import current_user
 from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response as BaseResponse
 
-import consult.tally as engine
 from consult import charts
 from consult.access import current_compound, requires
 from consult.db import get_session
-from consult.labels import name_of
 from consult.models import CatalogItem, District, Role
 from consult.planners import bp
-from consult.services import accounts, audit, dashboards, meetings, places, publications, surveys
-from consult.services.tallies import METHODS, ballots_document, menu_options
+from consult.planners.menu_section import menu_section
+from consult.services import (
+    accounts,
+    audit,
+    coverage,
+    dashboards,
+    meetings,
+    places,
+    publications,
+    surveys,
+)
+from consult.services.tallies import menu_options, read_ballots
 
 Page = str | tuple[str, int] | BaseResponse
 PLAN = (Role.ADMIN, Role.PLANNER)
@@ -154,87 +161,29 @@ def compound(code: str) -> Page:
     session = get_session()
     place = current_compound(code)
     survey = surveys.current_survey(session, place)
-    district = places.district_of(session, place)
-    today = surveys.local_today()
-    plan = meetings.action_plan(session, place, today)
+    rooms = coverage.building_sizes(session, place)
     context: dict[str, Any] = {
         "compound": place,
-        "district": district,
+        "district": places.district_of(session, place),
         "survey": survey,
-        "plan": plan,
+        "plan": meetings.action_plan(session, place, surveys.local_today()),
         "publication": publications.published(session, place),
         "can_plan": current_user.role in PLAN,
-        "methods": METHODS,
+        "households": sum(total for _number, total in rooms),
     }
-    # Buildings in residents' order with their households: the coverage below and the total.
-    rooms = [(b.number, sum(len(u.rooms) for u in b.units)) for b in places.layout(session, place)]
-    context["households"] = sum(total for _number, total in rooms)
     if survey is None:
-        return render_template("planners/compound.html", menu=None, **context)
+        return render_template("planners/compound.html", section=None, **context)
     method, verified_only = menu_options(
         survey, request.args.get("method", ""), request.args.get("verified", "")
     )
-    document = ballots_document(session, place, survey)
-    menu = engine.tally(document, method=method, verified_only=verified_only)
-    entries = menu["items"]
-    names = {item["id"]: _item_name(item) for item in document["items"]}
-    # Counted as the menu counts (verified ballots only where the survey asks for codes).
-    counted = Counter(
-        ballot["building"]
-        for ballot in document["ballots"]
-        if ballot.get("verified") or not verified_only
-    )
-    buildings = [(number, counted.get(number, 0), total) for number, total in rooms]
-    segments = dashboards.segment_support(document, menu, verified_only=verified_only)
-    categories = dashboards.category_mix(menu)
-    selection = menu.get("selection")
-    figures = {
-        "menu": charts.menu_figure(
-            [names[e["id"]] for e in entries],
-            [e["support"] for e in entries],
-            [tuple(e["ci95"]) for e in entries],
-            selected=[bool(e.get("selected")) for e in entries] if selection else None,
-            tied=[bool(e["tied_with"]) for e in entries],
-            axis_title=_("Share of households that answered"),
-            selected_name=_("Within the budget"),
-            other_name=_("Beyond the budget") if selection else _("Support"),
-        ),
-        "coverage": charts.coverage_figure(
-            [_("Building %(n)s", n=number) for number, _a, _t in buildings],
-            [answered for _n, answered, _t in buildings],
-            [total for _n, _a, total in buildings],
-            answered_name=_("Answered"),
-            missing_name=_("Not yet"),
-            axis_title=_("Households"),
-        ),
-        "categories": charts.category_figure(
-            [name_of("category", category) for category, _count in categories],
-            [count for _category, count in categories],
-            axis_title=_("Approvals"),
-        ),
-        "segments": charts.segments_figure(
-            [names[row.id] for row in segments.rows],
-            {
-                _("With someone 60+"): [row.elderly for row in segments.rows],
-                _("With children"): [row.children for row in segments.rows],
-                _("Neither"): [row.others for row in segments.rows],
-            },
-            axis_title=_("Share of households that answered"),
-        ),
-    }
-    return render_template(
-        "planners/compound.html",
-        menu=menu,
-        names=names,
+    section = menu_section(
+        read_ballots(session, place, survey),
+        rooms,
         method=method,
         verified_only=verified_only,
-        buildings=buildings,
-        segments=segments,
-        categories=categories,
-        figures=figures,
-        selection=selection,
-        **context,
+        mode=survey.mode,
     )
+    return render_template("planners/compound.html", section=section, **context)
 
 
 def _amount(text: str) -> int | None:

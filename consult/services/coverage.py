@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -105,3 +106,25 @@ def compound_coverage(session: Session, compound: Compound, survey: Survey | Non
         else:
             current.not_heard.append(label)
     return coverage
+
+
+#: The compound's buildings that have households, in residents' order, with their count.
+_BUILDING_SIZES = (
+    sa_select(col(Building.number), func.count())
+    .join(Unit, col(Unit.building_id) == Building.id)
+    .join(Household, col(Household.unit_id) == Unit.id)
+    .where(col(Building.compound_id) == bindparam("compound"))
+    .group_by(col(Building.id), col(Building.number), col(Building.position))
+    .order_by(col(Building.position), col(Building.number))
+)
+
+
+def building_sizes(session: Session, compound: Compound) -> list[tuple[str, int]]:
+    """Return the compound's buildings that have households, in residents' order, with
+    how many households each has."""
+    return [
+        (number, int(households))
+        for number, households in session.connection().execute(
+            _BUILDING_SIZES, {"compound": compound.id}
+        )
+    ]

@@ -2,87 +2,233 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Container, Iterable
+import json
+from collections.abc import Container, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Connection, func
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col
 
 import consult.tally as engine
 from consult.models import (
+    AgendaItem,
     Ballot,
     BallotItem,
     Building,
+    CatalogItem,
     Compound,
     Household,
+    Meeting,
+    MeetingStatus,
     Survey,
+    SurveyItem,
     SurveyMode,
     Unit,
 )
-from consult.services.meetings import meetings_input
-from consult.services.places import household_count
-from consult.services.surveys import offered_items
 
 BALLOTS_FORMAT = "consult.ballots/1"
 #: The ranking methods the engine offers.
 METHODS = ("approval", "borda", "schulze")
 
 
+#: Meetings' counted hands: ((code, date, ((item, for, against, abstain), ...)), ...).
+Meetings = tuple[tuple[str, str, tuple[tuple[str, int, int, int], ...]], ...]
+#: Meetings whose hands count (closed or published), as `meetings_input` counts them.
+COUNTED_MEETINGS = (MeetingStatus.CLOSED, MeetingStatus.PUBLISHED)
+
+
+@dataclass(frozen=True)
+class BallotsRead:
+    """Everything a survey's ballots document is made of, as read from the database.
+
+    Plain values only, so two reads compare equal exactly when they would give the
+    same document: a read is the key of anything derived from the document.
+    """
+
+    code: str
+    name: str
+    budget: int | None
+    households: int
+    rank_depth: int
+    #: The offered items in form order: (id, category, name_zh, name_en, cost).
+    items: tuple[tuple[str, str, str, str, int | None], ...]
+    #: The current ballots by household label, column by column: (elderly, children,
+    #: channels, verified, labels, buildings, choices). A ballot's choices are its stored
+    #: approvals as a JSON array of [item, rank or null] pairs, in no set order.
+    ballots: tuple[tuple[Any, ...], ...]
+    #: The meetings' counted hands: (id, date, ((item, for, against, abstain), ...)).
+    meetings: Meetings
+
+
+class json_pairs(FunctionElement[str]):  # noqa: N801 (an SQL function's name)
+    """Aggregate (item, rank) pairs into the text of a JSON array of [item, rank] arrays."""
+
+    type = sa.String()
+    name = "json_pairs"
+    inherit_cache = True
+
+
+@compiles(json_pairs)
+def _json_pairs(element: json_pairs, compiler: SQLCompiler, **kw: Any) -> str:
+    item, rank = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(json_agg(json_build_array({item}, {rank})) AS TEXT)"
+
+
+@compiles(json_pairs, "sqlite")
+def _json_pairs_sqlite(element: json_pairs, compiler: SQLCompiler, **kw: Any) -> str:
+    item, rank = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"json_group_array(json_array({item}, {rank}))"
+
+
+#: The survey's offered items, in form order.
+_OFFERED = (
+    sa.select(
+        col(CatalogItem.id),
+        col(CatalogItem.category),
+        col(CatalogItem.name_zh),
+        col(CatalogItem.name_en),
+        col(CatalogItem.cost),
+    )
+    .join(SurveyItem, col(SurveyItem.item_id) == CatalogItem.id)
+    .where(col(SurveyItem.survey_id) == sa.bindparam("survey"))
+    .order_by(col(SurveyItem.position))
+)
+#: The survey's current ballots by household label, one row each, its approvals folded
+#: into one JSON text: a large compound's thousands of approvals cost the database
+#: little, and Python no row each.
+_BALLOTS = (
+    sa.select(
+        col(Ballot.elderly),
+        col(Ballot.children),
+        col(Ballot.channel),
+        col(Ballot.verified),
+        col(Household.label),
+        col(Building.number),
+        sa.select(json_pairs(col(BallotItem.item_id), col(BallotItem.rank)))
+        .where(col(BallotItem.ballot_id) == Ballot.id)
+        .scalar_subquery(),
+    )
+    .join(Household, col(Household.id) == Ballot.household_id)
+    .join(Unit, col(Unit.id) == Household.unit_id)
+    .join(Building, col(Building.id) == Unit.building_id)
+    .where(col(Ballot.survey_id) == sa.bindparam("survey"), col(Ballot.is_current))
+    .order_by(col(Household.label))
+)
+#: The compound's households.
+_HOUSEHOLDS = (
+    sa.select(func.count())
+    .select_from(Household)
+    .where(col(Household.compound_id) == sa.bindparam("compound"))
+)
+#: The compound's counted hands, meeting by meeting in date order, the agenda in order.
+_HANDS = (
+    sa.select(
+        col(Meeting.id),
+        col(Meeting.code),
+        col(Meeting.starts_at),
+        col(AgendaItem.item_id),
+        col(AgendaItem.hands_for),
+        col(AgendaItem.hands_against),
+        col(AgendaItem.hands_abstain),
+    )
+    .join(Meeting, col(Meeting.id) == AgendaItem.meeting_id)
+    .where(
+        col(Meeting.compound_id) == sa.bindparam("compound"),
+        col(Meeting.status).in_(COUNTED_MEETINGS),
+        col(AgendaItem.hands_for).is_not(None),
+    )
+    .order_by(col(Meeting.starts_at), col(Meeting.id), col(AgendaItem.position), col(AgendaItem.id))
+)
+
+
+def read_ballots(session: Session, compound: Compound, survey: Survey) -> BallotsRead:
+    """Read what the survey's ballots document is made of (columns, not ORM entities)."""
+    connection = session.connection()
+    offered = connection.execute(_OFFERED, {"survey": survey.id}).all()
+    return BallotsRead(
+        code=compound.code,
+        name=compound.name,
+        budget=compound.budget,
+        households=int(connection.execute(_HOUSEHOLDS, {"compound": compound.id}).scalar_one()),
+        rank_depth=survey.rank_depth,
+        items=tuple(
+            (item_id, str(category), zh, en, cost) for item_id, category, zh, en, cost in offered
+        ),
+        ballots=_columns(7, connection.execute(_BALLOTS, {"survey": survey.id}).all()),
+        meetings=_meetings(connection, compound, {row[0] for row in offered}),
+    )
+
+
+def _meetings(connection: Connection, compound: Compound, offered: set[str]) -> Meetings:
+    """Return the compound's counted hands on offered items, meeting by meeting, as
+    `meetings_input` gives them (one query, not one per meeting)."""
+    order: list[tuple[Any, str, str]] = []
+    votes: dict[Any, list[tuple[str, int, int, int]]] = {}
+    for meeting_id, code, starts_at, item_id, hands_for, against, abstain in connection.execute(
+        _HANDS, {"compound": compound.id}
+    ):
+        if meeting_id not in votes:
+            order.append((meeting_id, code, starts_at.date().isoformat()))
+            votes[meeting_id] = []
+        if item_id in offered:
+            votes[meeting_id].append((item_id, hands_for or 0, against or 0, abstain or 0))
+    return tuple((code, day, tuple(votes[key])) for key, code, day in order if votes[key])
+
+
+def _columns(width: int, rows: Sequence[Any]) -> tuple[tuple[Any, ...], ...]:
+    """Return rows as columns: plain tuples, cheap to keep and to compare."""
+    return tuple(zip(*rows, strict=True)) if rows else ((),) * width
+
+
 def ballots_document(session: Session, compound: Compound, survey: Survey) -> dict[str, Any]:
     """Return the survey's current ballots as a consult.ballots/1 document."""
-    items = offered_items(session, survey)
-    # Columns, not ORM entities: a large compound has hundreds of ballots.
-    rows = session.execute(
-        sa.select(
-            col(Ballot.id),
-            col(Ballot.elderly),
-            col(Ballot.children),
-            col(Ballot.channel),
-            col(Ballot.verified),
-            col(Household.label),
-            col(Building.number),
-        )
-        .join(Household, col(Household.id) == Ballot.household_id)
-        .join(Unit, col(Unit.id) == Household.unit_id)
-        .join(Building, col(Building.id) == Unit.building_id)
-        .where(col(Ballot.survey_id) == survey.id, col(Ballot.is_current))
-        .order_by(col(Household.label))
-    ).all()
-    approved: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
-    for ballot_id, item_id, rank in session.execute(
-        sa.select(col(BallotItem.ballot_id), col(BallotItem.item_id), col(BallotItem.rank))
-        .join(Ballot, col(Ballot.id) == BallotItem.ballot_id)
-        .where(col(Ballot.survey_id) == survey.id, col(Ballot.is_current))
-    ).all():
-        approved[ballot_id].append((item_id, rank))
-    offered = {item.id for item in items}
-    ballots = [
-        ballot_entry(label, building, approved.get(ballot_id, ()), offered, *flags)
-        for ballot_id, *flags, label, building in rows
-    ]
+    return document_of(read_ballots(session, compound, survey))
+
+
+def document_of(read: BallotsRead) -> dict[str, Any]:
+    """Return the consult.ballots/1 document of a read."""
+    offered = {item[0] for item in read.items}
     return {
         "format": BALLOTS_FORMAT,
-        "compound": {
-            "code": compound.code,
-            "name": compound.name,
-            "households": household_count(session, compound),
-        },
-        "rank_depth": survey.rank_depth,
-        **({"budget": compound.budget} if compound.budget is not None else {}),
+        "compound": {"code": read.code, "name": read.name, "households": read.households},
+        "rank_depth": read.rank_depth,
+        **({"budget": read.budget} if read.budget is not None else {}),
         "items": [
             {
-                "id": item.id,
-                "category": str(item.category),
-                "name_zh": item.name_zh,
-                "name_en": item.name_en,
-                **({"cost": item.cost} if item.cost is not None else {}),
+                "id": item_id,
+                "category": category,
+                "name_zh": zh,
+                "name_en": en,
+                **({"cost": cost} if cost is not None else {}),
             }
-            for item in items
+            for item_id, category, zh, en, cost in read.items
         ],
-        "ballots": ballots,
-        "meetings": meetings_input(session, compound, offered),
+        "ballots": [
+            ballot_entry(label, building, _pairs(choices), offered, *flags)
+            for *flags, label, building, choices in zip(*read.ballots, strict=True)
+        ],
+        "meetings": [
+            {
+                "id": meeting_id,
+                "date": day,
+                "votes": [
+                    {"item": item, "for": hands_for, "against": against, "abstain": abstain}
+                    for item, hands_for, against, abstain in votes
+                ],
+            }
+            for meeting_id, day, votes in read.meetings
+        ],
     }
+
+
+def _pairs(choices: str | None) -> list[tuple[str, int | None]]:
+    """Return a ballot's (item, rank) pairs from its JSON text (None: no approvals)."""
+    return [(item, rank) for item, rank in json.loads(choices)] if choices else []
 
 
 def ballot_entry(

@@ -18,7 +18,13 @@ from numpy.typing import NDArray
 
 from consult.tally.contract import CHANNELS, MENU_FORMAT, UNSPECIFIED, Item
 from consult.tally.schulze import schulze_order
-from consult.tally.selection import equal_shares_matrix, satisfied_share, select_greedy
+from consult.tally.selection import (
+    equal_shares_matrix,
+    satisfied_share,
+    satisfied_shares,
+    select_greedy,
+    select_greedy_many,
+)
 from consult.tally.stats import Batch, Columns, compute_columns, only_verified
 
 METHODS = ("approval", "borda", "schulze")
@@ -61,6 +67,10 @@ class MenuColumns:
     verified_only: bool
     select: str
     budget: float | None = None
+    #: The greedy selection of every compound with a budget (items in input order)
+    #: and the share of its ballots it satisfies; None when computed per menu.
+    greedy: NDArray[np.bool_] | None = None
+    greedy_share: NDArray[np.float64] | None = None
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -88,7 +98,10 @@ class MenuColumns:
             if amount is not None:
                 approve = self.batch.rows.approve[bounds[c] : bounds[c + 1]]
                 order = self.orders[c].tolist()
-                _attach_selection(menu, header.items, approve, order, amount, self.select)
+                greedy = None
+                if self.greedy is not None and self.greedy_share is not None:
+                    greedy = np.flatnonzero(self.greedy[c]).tolist(), float(self.greedy_share[c])
+                _attach_selection(menu, header.items, approve, order, amount, self.select, greedy)
         return menus
 
 
@@ -105,15 +118,51 @@ def tally_columns(
     if verified_only:
         batch = only_verified(batch)
     cols = compute_columns(batch)
+    orders = _orders(batch, cols, method)
+    greedy = _greedy(batch, orders, budget)
     return MenuColumns(
         batch=batch,
         columns=cols,
-        orders=_orders(batch, cols, method),
+        orders=orders,
         method=method,
         verified_only=verified_only,
         select=select,
         budget=budget,
+        greedy=greedy,
+        greedy_share=(
+            None
+            if greedy is None
+            else satisfied_shares(batch.rows.approve, batch.rows.offsets, greedy)
+        ),
     )
+
+
+#: Whole numbers up to this convert to floats exactly (greedy compares them as Python does).
+_EXACT = 2**53
+
+
+def _greedy(
+    batch: Batch, orders: NDArray[np.int64], budget: float | None
+) -> NDArray[np.bool_] | None:
+    """Return every compound's greedy selection as a mask, or None to leave it to each menu."""
+    headers = batch.headers
+    if not headers or all(h.budget is None for h in headers) and budget is None:
+        return None
+    rows: dict[int, list[float]] = {}
+    costs = np.empty(orders.shape, dtype=np.float64)
+    for c, header in enumerate(headers):
+        row = rows.get(id(header.items))
+        if row is None:
+            raw = [item.cost for item in header.items]
+            if any(isinstance(x, int) and abs(x) > _EXACT for x in raw):
+                return None
+            row = rows[id(header.items)] = [math.nan if x is None else float(x) for x in raw]
+        costs[c] = row
+    amounts = [h.budget if budget is None else budget for h in headers]
+    if any(isinstance(x, int) and abs(x) > _EXACT for x in amounts):
+        return None
+    budgets = np.array([math.nan if x is None else float(x) for x in amounts], dtype=np.float64)
+    return select_greedy_many(costs, budgets, orders)
 
 
 class CityMenus(Mapping[str, Menu]):
@@ -312,13 +361,19 @@ def _attach_selection(
     order: list[int],
     budget: float,
     select: str,
+    greedy_made: tuple[list[int], float] | None = None,
 ) -> None:
+    """Attach the selection to a menu; `greedy_made` is the greedy one already made."""
     ids = [item.id for item in items]
     costs = [item.cost for item in items]
     menu_ids = [ids[i] for i in order]
     index = {item: k for k, item in enumerate(ids)}
-    greedy = select_greedy(menu_ids, dict(zip(ids, costs, strict=True)), budget)
-    greedy_share = satisfied_share(approve, [index[item] for item in greedy])
+    if greedy_made is None:
+        greedy = select_greedy(menu_ids, dict(zip(ids, costs, strict=True)), budget)
+        greedy_share = satisfied_share(approve, [index[item] for item in greedy])
+    else:
+        greedy = tuple(ids[i] for i in greedy_made[0])
+        greedy_share = greedy_made[1]
     extra: dict[str, Any]
     if select == "greedy":
         chosen = set(greedy)

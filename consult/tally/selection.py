@@ -135,3 +135,38 @@ def satisfied_share(approve: NDArray[np.bool_], chosen: Collection[int]) -> floa
     if not columns:
         return 0.0
     return float(approve[:, columns].any(axis=1).mean())
+
+
+def select_greedy_many(
+    costs: NDArray[np.float64], budgets: NDArray[np.float64], orders: NDArray[np.int64]
+) -> NDArray[np.bool_]:
+    """Return `select_greedy` for many compounds at once as a (compounds, items) mask.
+
+    `costs[c, i]` is item i's cost in compound c (NaN = no cost, never taken),
+    `budgets[c]` the compound's budget (NaN = none: nothing taken) and
+    `orders[c]` its menu order. The walk is select_greedy's, one menu position
+    at a time for every compound, with the same float arithmetic.
+    """
+    compounds, m = orders.shape
+    taken = np.zeros((compounds, m), dtype=bool)
+    left = budgets.astype(np.float64)
+    every = np.arange(compounds)
+    for k in range(m):
+        items = orders[:, k]
+        cost = costs[every, items]
+        take = cost <= left  # False for a NaN cost or budget
+        left = np.where(take, left - cost, left)
+        taken[every, items] = take
+    return taken
+
+
+def satisfied_shares(
+    approve: NDArray[np.bool_], offsets: NDArray[np.int64], chosen: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """Return `satisfied_share` per compound: ballots (rows offsets[c]:offsets[c + 1]) of
+    compound c approving any item chosen[c] marks (0 with no ballots)."""
+    n = np.diff(offsets)
+    compound = np.repeat(np.arange(n.size), n)
+    hit = (approve & chosen[compound]).any(axis=1)
+    counts = np.bincount(compound[hit], minlength=n.size).astype(np.float64)
+    return np.asarray(np.divide(counts, n, out=np.zeros(n.size), where=n > 0), dtype=np.float64)

@@ -204,3 +204,30 @@ def test_arrays_must_share_one_item_list(make_doc):
     with pytest.raises(TallyInputError) as error:
         tally_arrays(arrays_from_documents([one, other]))
     assert error.value.field == "items"
+
+
+def test_greedy_selections_made_for_every_compound_at_once(make_doc, reference_doc):
+    unpriced = copy.deepcopy(reference_doc)
+    unpriced["items"][1].pop("cost")
+    unpriced["budget"] = 100.5
+    no_budget = copy.deepcopy(reference_doc)
+    tight = copy.deepcopy(reference_doc)
+    tight["budget"] = 0
+    docs = city_of([unpriced, no_budget, tight])
+    for doc in docs[1:]:
+        doc["items"] = copy.deepcopy(docs[0]["items"])
+    columns = tally_arrays(arrays_from_documents(docs))
+    assert columns.greedy is not None
+    assert_same_menus(docs)
+    assert_same_menus(docs, select="equal_shares")
+    assert_same_menus(docs, method="schulze")
+
+
+def test_costs_too_large_for_floats_are_selected_one_menu_at_a_time(reference_doc):
+    reference_doc["items"][0]["cost"] = 2**60 + 1
+    reference_doc["budget"] = 2**60 + 1
+    columns = tally_arrays(arrays_from_documents([reference_doc]))
+    assert columns.greedy is None
+    assert columns.menus() == [tally(reference_doc)]
+    # Python compares the whole number with float(budget) = 2**60 exactly: it does not fit.
+    assert "a" not in tally(reference_doc)["selection"]["selected"]

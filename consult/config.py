@@ -18,6 +18,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "MAX_CONTENT_LENGTH": 256 * 1024,
     "COMMENT_MAX_LENGTH": 500,
+    #: A worker serves the survey's open-link form it checked against the database less
+    #: than this many milliseconds ago without checking again (0: always check).
+    "SURVEY_FORM_FRESH_MS": 1000,
     # Public figures drawn from fewer households than this are withheld.
     "PUBLIC_MIN_COUNT": 5,
     #: Days residents have to object to published results, by default.

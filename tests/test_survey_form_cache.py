@@ -5,21 +5,26 @@ values: the CSRF token and the signed submission key. The worker keeps the page 
 rendered and fills those in per request; these tests hold that the kept page is the
 page a fresh render gives, that each request gets its own key, and that whatever the
 page shows (the layout, the menu, the survey's dates, the language, the text size)
-changing gives a fresh page at once.
+changing gives a fresh page at once in the worker that changed it, and in the
+others once SURVEY_FORM_FRESH_MS has passed.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event, text
 from sqlmodel import Session, select
 
 from consult.models import Ballot, CatalogItem, Compound, District
+from consult.residents import form_cache
 from consult.residents.form_cache import CSRF_MARK, KEY_MARK, RenderedForms, rendered_forms
 from consult.services import surveys
 from consult.services.imports import apply_import, plan_import
@@ -152,7 +157,7 @@ def test_language_and_text_size_each_have_their_own_page(
     assert "What should be fixed first?" in page(client, URL + "?lang=en")
 
 
-def test_a_closed_survey_is_never_served_from_a_kept_page(
+def test_a_survey_this_worker_closed_is_never_served_from_a_kept_page(
     client: FlaskClient, session: Session
 ) -> None:
     _compound, survey = yard(session)
@@ -179,3 +184,46 @@ def test_the_store_keeps_a_page_only_with_each_token_once_and_stays_bounded() ->
     assert forms.fill("b", "c", "k") is None
     assert forms.fill("a", "c", "k") == "<i>c</i><b>k</b>"
     assert CSRF_MARK not in (forms.fill("c", "x", "y") or "") and KEY_MARK not in "x y"
+
+
+def test_a_form_checked_a_moment_ago_is_served_without_asking_the_database(
+    app: Flask, client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker's change shows once the check is older than SURVEY_FORM_FRESH_MS."""
+    compound, _survey = yard(session)
+    page(client)  # rendered and kept
+    page(client)  # checked again, from the kept page
+    statements: list[str] = []
+    engine = app.extensions["consult.engine"]
+    listen = lambda *args: statements.append(str(args[2]))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        fast = page(client)
+        assert statements == []
+        assert hidden_fields(fast)["token"]
+        # Another worker renames the compound: no flush in this process sees it.
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE compound SET name = '改名小区' WHERE id = :id"), {"id": compound.id}
+            )
+        statements.clear()
+        assert "改名小区" not in page(client) and statements == []
+        later = time.monotonic() + app.config["SURVEY_FORM_FRESH_MS"] / 1000
+        monkeypatch.setattr(form_cache.time, "monotonic", lambda: later)
+        assert "改名小区" in page(client)
+        assert statements
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+
+
+def test_with_no_fresh_interval_every_form_is_checked(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    app.config["SURVEY_FORM_FRESH_MS"] = 0
+    compound, _survey = yard(session)
+    page(client)
+    with app.extensions["consult.engine"].begin() as connection:
+        connection.execute(
+            text("UPDATE compound SET name = '改名小区' WHERE id = :id"), {"id": compound.id}
+        )
+    assert "改名小区" in page(client)

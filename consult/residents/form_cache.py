@@ -10,13 +10,31 @@ is never served; old keys simply age out.
 
 What differs between two phones is filled in per request: the CSRF token and the
 signed submission key. A page is kept only when each appears exactly once in it.
+
+Checking the key costs four small queries. At a meeting a hundred phones scan the
+same code within seconds, so a worker that checked a compound's key less than
+`SURVEY_FORM_FRESH_MS` ago (1,000 by default) serves the kept page without asking
+the database again: what a phone gets is then at most that old, exactly as if it
+had loaded the page that much earlier; what it sends is checked in full as ever.
+Any write this process flushes to what the page shows (a compound, survey, menu
+item or household) makes every check stale at once, so a worker never serves a
+page older than its own changes; only another worker's changes take up to that
+long to show.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Hashable
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from consult.models import Building, CatalogItem, Compound, Household, Survey, SurveyItem, Unit
 
 #: Stand-ins for the per-request tokens; NUL never occurs in a rendered page.
 CSRF_MARK = "\x00csrf-token\x00"
@@ -30,6 +48,29 @@ class RenderedForms:
         self.size = size
         self._pages: OrderedDict[Hashable, str] = OrderedDict()
         self._lock = threading.Lock()
+        #: Per open link (compound code, language, text size): the key last checked
+        #: against the database, when, and in which generation of this process's writes.
+        self._checked: dict[Hashable, tuple[Hashable, float, int]] = {}
+
+    def checked(self, link: Hashable, key: Hashable) -> None:
+        """Note that the open link's page has just been checked to be the one under key."""
+        with self._lock:
+            if len(self._checked) >= 4 * self.size:
+                self._checked.clear()
+            self._checked[link] = (key, time.monotonic(), _generation)
+
+    def recent(self, link: Hashable, max_age: float) -> Hashable | None:
+        """Return the key the open link was checked to have less than max_age seconds
+        ago, with no write to what it shows flushed by this process since; else None."""
+        if max_age <= 0:
+            return None
+        entry = self._checked.get(link)
+        if entry is None:
+            return None
+        key, at, generation = entry
+        if generation != _generation or time.monotonic() - at >= max_age:
+            return None
+        return key
 
     def fill(self, key: Hashable, csrf_token: str, submission_token: str) -> str | None:
         """Return the kept page for key with these tokens in it, or None."""
@@ -56,9 +97,10 @@ class RenderedForms:
         return True
 
     def clear(self) -> None:
-        """Forget every kept page."""
+        """Forget every kept page and every check."""
         with self._lock:
             self._pages.clear()
+            self._checked.clear()
 
     def __len__(self) -> int:
         return len(self._pages)
@@ -72,3 +114,16 @@ def rendered_forms() -> RenderedForms:
     if forms is None:
         forms = current_app.extensions.setdefault("consult.rendered_forms", RenderedForms())
     return forms  # type: ignore[no-any-return]
+
+
+#: Counts the flushes of this process that wrote something a kept page shows.
+_generation = 0
+_SHOWN = (Compound, Survey, SurveyItem, CatalogItem, Household, Building, Unit)
+
+
+@event.listens_for(Session, "after_flush")
+def _page_data_written(session: Session, _context: Any) -> None:
+    """Make every check stale when this process writes what the survey form shows."""
+    global _generation
+    if any(isinstance(row, _SHOWN) for row in chain(session.new, session.dirty, session.deleted)):
+        _generation += 1

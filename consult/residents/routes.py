@@ -126,6 +126,10 @@ def landing(code: str) -> Page:
 @public
 @limiter.limit(SUBMIT_LIMIT, methods=["POST"])
 def survey(code: str) -> Page:
+    if request.method == "GET":
+        kept = _recently_checked_form(code)
+        if kept is not None:
+            return _form_response(kept, 200)
     return _survey_page(current_compound(code))
 
 
@@ -205,6 +209,7 @@ def _survey_page(
     )
     page_key = _form_key(compound, survey, items) if blank else None
     if page_key is not None:
+        rendered_forms().checked(_open_link(compound.code), page_key)
         page = rendered_forms().fill(page_key, generate_csrf(), new_submission_token(compound.code))
         if page is not None:
             return _form_response(page, status)
@@ -246,6 +251,23 @@ def _survey_page(
     return _form_response(page, status)
 
 
+def _open_link(code: str) -> tuple[str, str, bool]:
+    """The open link's form as a phone asks for it: compound, language, text size."""
+    return code, str(get_locale()), large_text()
+
+
+def _recently_checked_form(code: str) -> str | None:
+    """Return the open link's kept form if this worker checked it a moment ago, else None."""
+    if flask_session.get("_flashes"):
+        return None
+    forms = rendered_forms()
+    max_age = int(current_app.config["SURVEY_FORM_FRESH_MS"] or 0) / 1000
+    page_key = forms.recent(_open_link(code), max_age)
+    if page_key is None:
+        return None
+    return forms.fill(page_key, generate_csrf(), new_submission_token(code))
+
+
 def _form_key(
     compound: Compound, survey: Survey, items: tuple[surveys.MenuItem, ...]
 ) -> tuple[object, ...]:
@@ -255,8 +277,7 @@ def _form_key(
         _columns(survey),
         items,
         places.layout_stamp(get_session(), compound),
-        str(get_locale()),
-        large_text(),
+        *_open_link(compound.code),
         current_app.config["COMMENT_MAX_LENGTH"],
     )
 

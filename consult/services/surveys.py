@@ -117,7 +117,7 @@ def offered_menu(session: Session, survey: Survey) -> tuple[MenuItem, ...]:
     What the residents' form needs of each item, read as columns: cheaper than
     `offered_items`, and the tuple tells whether the menu changed since it was last read.
     """
-    rows = session.connection().execute(_MENU, {"survey": survey.id})
+    rows = session.connection().execute(_MENU, {"survey": survey.id}).all()
     return tuple(map(MenuItem._make, rows))
 
 

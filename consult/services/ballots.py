@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import and_, bindparam, insert, or_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
@@ -83,10 +83,18 @@ _LOCK_HOUSEHOLD = (
     select(Household.id).where(col(Household.id) == bindparam("household")).with_for_update()
 )
 _BALLOT_BY_KEY = select(Ballot).where(col(Ballot.submission_key) == bindparam("key"))
-_CURRENT_BALLOT = select(Ballot).where(
-    col(Ballot.survey_id) == bindparam("survey"),
-    col(Ballot.household_id) == bindparam("household"),
-    col(Ballot.is_current),
+#: A household's current ballots, found by the household's index (see _KEY_OR_CURRENT).
+_CURRENT_BALLOTS = select(Ballot).where(
+    col(Ballot.household_id) == bindparam("household"), col(Ballot.is_current)
+)
+#: The ballot under a key and the household's current ballots (of every survey: a
+#: household has a few, and so each term has its own index, on SQLite too, whose planner
+#: without statistics would otherwise walk the survey's every ballot).
+_KEY_OR_CURRENT = select(Ballot).where(
+    or_(
+        col(Ballot.submission_key) == bindparam("key"),
+        and_(col(Ballot.household_id) == bindparam("household"), col(Ballot.is_current)),
+    )
 )
 _INSERT_ITEMS = insert(BallotItem)
 
@@ -111,9 +119,8 @@ def ballot_by_key(session: Session, submission_key: str) -> Ballot | None:
 
 def current_ballot(session: Session, survey: Survey, household: Household) -> Ballot | None:
     """Return the household's counted ballot in the survey, if any."""
-    return session.exec(
-        _CURRENT_BALLOT, params={"survey": survey.id, "household": household.id}
-    ).first()
+    found = session.exec(_CURRENT_BALLOTS, params={"household": household.id})
+    return next((ballot for ballot in found if ballot.survey_id == survey.id), None)
 
 
 def submit_ballot(
@@ -136,10 +143,22 @@ def submit_ballot(
     # answers (Back, change, send) is a new answer, not a repeat of the first.
     submission_key = content_key(submission_key, household, answers)
     lock_household(session, household)
-    stored = ballot_by_key(session, submission_key)
+    # One query for both: the ballot stored under this key, and the household's current one.
+    found = session.exec(
+        _KEY_OR_CURRENT,
+        params={"key": submission_key, "household": household.id},
+    ).all()
+    stored = next((b for b in found if b.submission_key == submission_key), None)
     if stored is not None:
         return Submitted(stored, Outcome.DUPLICATE)
-    previous = current_ballot(session, survey, household)
+    previous = next(
+        (
+            b
+            for b in found
+            if b.is_current and b.survey_id == survey.id and b.household_id == household.id
+        ),
+        None,
+    )
     if previous is not None and previous.verified and not verified:
         raise VerifiedAnswerExists(household.label)
     if previous is not None:

@@ -12,13 +12,13 @@ than households. Errors are TallyInputError naming the compound, the household
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from consult.tally.contract import CHANNELS, Header, TallyInputError, parse_header
+from consult.tally.contract import CHANNELS, Header, Item, TallyInputError, parse_header
 from consult.tally.rows import Rows
 from consult.tally.stats import Batch
 
@@ -114,8 +114,9 @@ def read_arrays(arrays: BallotArrays) -> Batch:
     """Check ballot arrays and return them as a batch the counting reads (rows by compound)."""
     a, check = arrays, _Check(arrays)
     headers = a.headers
-    ids = headers[0].item_ids if headers else ()
-    if any(header.item_ids != ids for header in headers):
+    first = headers[0].items if headers else ()
+    ids = tuple(item.id for item in first)
+    if any(h.items is not first and h.item_ids != ids for h in headers):
         raise check.fail("every compound of the arrays must list the same items", "items", None)
     n, m, compounds = a.n, len(ids), len(headers)
     for name in ("household", "elderly", "children", "verified", "channel", "building"):
@@ -166,9 +167,8 @@ def read_arrays(arrays: BallotArrays) -> Batch:
         "building",
     )
     building, names, owner = _building_codes(a, order, counts)
-    labels = a.labels
     rows = Rows(
-        household_ids=tuple(labels[b] for b in order.tolist()) if labels is not None else (),
+        household_ids=(),  # faults are named above; counting needs no names
         approve=approve,
         position=position,
         elderly=np.asarray(a.elderly, dtype=bool)[order],
@@ -255,9 +255,12 @@ def arrays_from_documents(docs: Sequence[object]) -> BallotArrays:
     buildings: list[int] = []
     building_names: dict[str, int] = {}
     channel_code = {name: k for k, name in enumerate(CHANNELS)}
+    known: tuple[object, tuple[Item, ...]] | None = None
     for c, doc in enumerate(docs):
-        header, raw = parse_header(doc)
+        header, raw = parse_header(doc, known)
         headers.append(header)
+        if isinstance(doc, Mapping):
+            known = (doc.get("items"), header.items)
         index = {item: k for k, item in enumerate(header.item_ids)}
         for ballot in raw:
             b = len(compound)

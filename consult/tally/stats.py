@@ -99,16 +99,6 @@ def only_verified(batch: Batch) -> Batch:
     return Batch(headers=batch.headers, rows=rows)
 
 
-def segment_sums(values: NDArray[np.generic], offsets: Ints) -> Ints:
-    """Sum rows of `values` per segment offsets[c]:offsets[c + 1] (empty segments give 0)."""
-    counts = np.diff(offsets)
-    out = np.zeros((counts.size, *values.shape[1:]), dtype=np.int64)
-    nonempty = counts > 0
-    if nonempty.any():
-        out[nonempty] = np.add.reduceat(values, offsets[:-1][nonempty], axis=0, dtype=np.int64)
-    return out
-
-
 def finite_population_z(n: Ints, households: Ints) -> Floats:
     """Return z = 1.959964 * sqrt((N - n) / (N - 1)), and 0 when n >= N."""
     short = n < households
@@ -139,29 +129,34 @@ def wilson(approvals: Ints, n: Ints, z: Floats) -> tuple[Floats, Floats, Floats]
     )
 
 
-def co_approvals(rows: Ints, cols: Ints, compound_of_row: Ints, compounds: int, m: int) -> Ints:
-    """Return (C, m, m): ballots approving both i and j, from approvals as (row, col) pairs.
+#: Rows per matrix product in co_approvals: small enough (rows x items x items well
+#: under OpenBLAS's 262,144 for the city's 53 items) that BLAS never starts threads,
+#: which stall on a busy machine.
+_PRODUCT_CELLS = 200_000
 
-    `rows` must be sorted, and `cols` sorted within each row (as np.nonzero
-    gives them). Counting each ballot's pairs with one bincount avoids a
-    matrix product per compound, whose BLAS threads stall on a busy machine.
+
+def co_approvals(approve: NDArray[np.bool_], offsets: Ints) -> Ints:
+    """Return (C, m, m): ballots approving both i and j, per compound.
+
+    Compound c's ballots are rows offsets[c]:offsets[c + 1] of `approve`.
+    Each compound's approvals matrix times its transpose, in pieces of rows
+    summed in float64: whole counts below 2**53 stay exact.
     """
-    rows32, cols32 = rows.astype(np.int32), cols.astype(np.int32)
-    per_row = np.bincount(rows32, minlength=compound_of_row.size).astype(np.int32)
-    starts = np.cumsum(per_row, dtype=np.int32) - per_row
-    place = np.arange(rows.size, dtype=np.int32) - starts[rows32]
-    later = per_row[rows32] - 1 - place  # entries after this one on the same ballot
-    first = np.repeat(np.arange(rows.size, dtype=np.int32), later)
-    ends = np.cumsum(later, dtype=np.int64)
-    step = np.arange(first.size, dtype=np.int32) - np.repeat((ends - later).astype(np.int32), later)
-    base = (compound_of_row.astype(np.int32)[rows32] * m + cols32) * m
-    key = base[first] + cols32[first + 1 + step]
-    upper = np.bincount(key, minlength=compounds * m * m).reshape(compounds, m, m)
-    both = upper + upper.transpose(0, 2, 1)
-    on_diagonal = np.bincount(base // m, minlength=compounds * m)
-    index = np.arange(m)
-    both[:, index, index] = on_diagonal.reshape(compounds, m)
-    return np.asarray(both, dtype=np.int64)
+    n, m = approve.shape
+    compounds = offsets.size - 1
+    both = np.zeros((compounds, m, m), dtype=np.float64)
+    if not n or not m:
+        return both.astype(np.int64)
+    step = max(1, _PRODUCT_CELLS // (m * m))
+    x = approve.astype(np.float32)  # products of pieces of at most `step` rows: exact
+    piece = np.empty((m, m), dtype=np.float32)
+    bounds = offsets.tolist()
+    for c in range(compounds):
+        for lo in range(bounds[c], bounds[c + 1], step):
+            rows = x[lo : min(lo + step, bounds[c + 1])]
+            np.matmul(rows.T, rows, out=piece)
+            both[c] += piece
+    return both.astype(np.int64)
 
 
 def paired_ties(both: Ints, approvals: Ints, z: Floats) -> NDArray[np.bool_]:
@@ -220,8 +215,13 @@ def compute_columns(batch: Batch) -> Columns:
         return np.bincount(chosen, minlength=compounds * m).reshape(compounds, m)
 
     approvals = per_item()
-    points = np.repeat(depth.astype(np.int32), n)[:, None] - r.position
-    points *= r.position >= 0
+    places = r.position[rows, cols]  # priorities are approved: among the approvals
+    ranked = places >= 0
+    borda = np.bincount(
+        cell[ranked],
+        weights=depth[compound_of_row[rows[ranked]]] - places[ranked],
+        minlength=compounds * m,
+    )  # whole numbers far below 2**53: float sums stay exact
     z = finite_population_z(n, households)
     support, ci_low, ci_high = wilson(approvals, n, z)
     scale = np.maximum(households, 1).astype(np.float64)[:, None]
@@ -237,14 +237,14 @@ def compute_columns(batch: Batch) -> Columns:
         responses=n,
         households=households,
         approvals=approvals,
-        borda=segment_sums(points, offsets),
+        borda=borda.reshape(compounds, m).astype(np.int64),
         support=support,
         ci_low=ci_low,
         ci_high=ci_high,
         bound_low=np.where(households[:, None] > 0, approvals / scale, 0.0),
         bound_high=np.where(households[:, None] > 0, (approvals + silent) / scale, 1.0),
         z=z,
-        tied=paired_ties(co_approvals(rows, cols, compound_of_row, compounds, m), approvals, z),
+        tied=paired_ties(co_approvals(r.approve, offsets), approvals, z),
         elderly_approvals=per_item(r.elderly),
         elderly_ballots=np.bincount(compound_of_row[r.elderly], minlength=compounds),
         children_approvals=per_item(r.children),

@@ -195,9 +195,14 @@ def test_co_approvals_count_each_ballots_pairs_per_compound():
     rng = np.random.default_rng(3)
     approve = rng.random((40, 6)) < 0.4
     offsets = [0, 15, 15, 40]  # the middle compound has no ballots
-    compound_of_row = np.repeat(np.arange(3), np.diff(offsets))
-    rows, cols = np.nonzero(approve)
-    both = co_approvals(rows, cols, compound_of_row, 3, 6)
+    both = co_approvals(approve, np.array(offsets))
+    for c in range(3):
+        block = approve[offsets[c] : offsets[c + 1]].astype(np.int64)
+        assert both[c].tolist() == (block.T @ block).tolist()
+    # Many items: each compound's rows are multiplied in several pieces.
+    approve = rng.random((300, 70)) < 0.3
+    offsets = [0, 1, 250, 300]
+    both = co_approvals(approve, np.array(offsets))
     for c in range(3):
         block = approve[offsets[c] : offsets[c + 1]].astype(np.int64)
         assert both[c].tolist() == (block.T @ block).tolist()

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import func
@@ -45,9 +45,8 @@ from consult.services.surveys import local_today
 TOP = 5
 
 
-@dataclass(frozen=True)
-class ItemCount:
-    """One item's sums over a survey's counted ballots."""
+class ItemCount(NamedTuple):
+    """One item's sums over a survey's counted ballots (a tuple: thousands per page)."""
 
     approvals: int
     borda: int
@@ -68,10 +67,12 @@ class SurveyCounts:
 
     def order(self) -> list[str]:
         """Return the approved items in menu order: approvals, priority points, then id."""
-        return sorted(
-            self.items,
-            key=lambda item: (-self.items[item].approvals, -self.items[item].borda, item),
-        )
+        return [item for item, _sums in sorted(self.items.items(), key=_menu_order)]
+
+
+def _menu_order(entry: tuple[str, ItemCount]) -> tuple[int, int, str]:
+    item, sums = entry
+    return -sums[0], -sums[1], item
 
 
 def _counted(query: Any, current: Any) -> Any:
@@ -116,12 +117,13 @@ def survey_counts(session: Session) -> dict[int, SurveyCounts]:
     for survey_id, on_menu in offered.items():
         counts[survey_id].offered = on_menu
     shifted: set[int] = set()
+    nothing: set[str] = set()
     for survey_id, item_id, approved, borda, elderly, children in (
         session.connection().execute(_item_sums(_approvals(current, col(BallotItem.rank)))).all()
     ):
-        if item_id in offered.get(survey_id, ()):
+        if item_id in offered.get(survey_id, nothing):
             counts[survey_id].items[item_id] = ItemCount(
-                int(approved), int(borda or 0), int(elderly or 0), int(children or 0)
+                approved, borda or 0, elderly or 0, children or 0
             )
         elif borda:
             shifted.add(survey_id)
@@ -392,35 +394,49 @@ def city_demand(
             )
         ).all()
     ]
-    offered: dict[str, list[int]] = defaultdict(list)
+    # Each item's sums over the surveys offering it, in one pass over the surveys: for
+    # each item, the surveys offering it, their ballots (all, with elderly, with
+    # children), its approvals (all, elderly, children) and where it leads.
+    sums: dict[str, list[int]] = {}
     for survey_id in survey_ids:  # the items each survey offers, read with the counts
-        for item_id in counts.get(survey_id, SurveyCounts()).offered:
-            offered[item_id].append(survey_id)
-    tops: dict[str, int] = defaultdict(int)
-    for survey_id in survey_ids:
-        for leading in counts.get(survey_id or 0, SurveyCounts()).order()[:TOP]:
-            tops[leading] += 1
-    catalogue = session.exec(
-        select(CatalogItem).where(col(CatalogItem.id).in_(list(offered)))
-    ).all()
+        tally = counts.get(survey_id)
+        if tally is None:
+            continue
+        for item_id in tally.offered:
+            item_sums = sums.get(item_id) or sums.setdefault(item_id, [0] * 8)
+            item_sums[0] += 1
+            item_sums[1] += tally.ballots
+            item_sums[2] += tally.elderly
+            item_sums[3] += tally.children
+        for item_id, counted in tally.items.items():
+            if item_id in tally.offered:
+                item_sums = sums[item_id]
+                item_sums[4] += counted.approvals
+                item_sums[5] += counted.elderly
+                item_sums[6] += counted.children
+        for leading in tally.order()[:TOP]:
+            if leading in tally.offered:
+                sums[leading][7] += 1
+    catalogue = session.exec(select(CatalogItem).where(col(CatalogItem.id).in_(list(sums)))).all()
     demand = []
     for item in catalogue:
-        surveys = [counts.get(survey_id, SurveyCounts()) for survey_id in offered[item.id]]
-        sums = [tally.items.get(item.id) for tally in surveys]
+        offered, ballots, elderly, children, approvals, elderly_yes, children_yes, top = sums[
+            item.id
+        ]
         demand.append(
             Demand(
                 id=item.id,
                 category=str(item.category),
                 name_zh=item.name_zh,
                 name_en=item.name_en,
-                offered=len(surveys),
-                top=tops.get(item.id, 0),
-                approvals=sum(s.approvals for s in sums if s),
-                ballots=sum(tally.ballots for tally in surveys),
-                elderly_ballots=sum(tally.elderly for tally in surveys),
-                children_ballots=sum(tally.children for tally in surveys),
-                elderly_approvals=sum(s.elderly for s in sums if s),
-                children_approvals=sum(s.children for s in sums if s),
+                offered=offered,
+                top=top,
+                approvals=approvals,
+                ballots=ballots,
+                elderly_ballots=elderly,
+                children_ballots=children,
+                elderly_approvals=elderly_yes,
+                children_approvals=children_yes,
                 cost=item.cost,
             )
         )

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from consult import charts
 from consult.access import current_compound, requires
 from consult.db import get_session
+from consult.labels import NAMES, name_of
 from consult.models import CatalogItem, District, Role
 from consult.planners import bp
 from consult.planners.menu_section import menu_section
@@ -114,6 +115,9 @@ def city() -> Page:
     }
     return render_template(
         "planners/city.html",
+        # Each phase and stage translated once, not once a row.
+        phase_names={code: name_of("cycle", code) for code in NAMES["cycle"]},
+        stage_names={code: name_of("survey_stage", code) for code in NAMES["survey_stage"]},
         rows=rows,
         totals=totals,
         names=names,

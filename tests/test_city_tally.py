@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 import consult.tally as engine
 from consult.models import (
     AgendaItem,
+    BallotItem,
     CatalogItem,
     Compound,
     Household,
@@ -202,3 +203,12 @@ def test_a_faulty_ballot_in_the_database_is_named_as_the_compound_menu_names_it(
     expected = (alone.value.field, alone.value.household, alone.value.compound)
     assert expected == ("rank", homes[3].label, "eta")
     assert (at_once.value.field, at_once.value.household, at_once.value.compound) == expected
+
+
+def test_ranks_are_ordered_as_stored_whatever_their_numbers(session: Session) -> None:
+    small_city(session)
+    for item in session.exec(select(BallotItem).where(BallotItem.rank == 1)).all():
+        item.rank = 70_000  # now last: the menu's priorities follow the stored order
+        session.add(item)
+    session.commit()
+    assert dict(city_tally(session)) == one_by_one(session)

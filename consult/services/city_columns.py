@@ -301,6 +301,13 @@ def _ballot_columns(
     channel = sa.case(
         {name: k for k, name in enumerate(engine.CHANNELS)}, value=col(Ballot.channel), else_=-1
     )
+    # The three flags and the channel in one number: a column read instead of four.
+    marks = (
+        sa.cast(col(Ballot.elderly), sa.Integer)
+        + 2 * sa.cast(col(Ballot.children), sa.Integer)
+        + 4 * sa.cast(col(Ballot.verified), sa.Integer)
+        + 8 * (channel + 1)
+    )
     count, *texts = connection.execute(
         sa.select(
             func.count(),
@@ -310,10 +317,7 @@ def _ballot_columns(
                     col(Ballot.id),
                     col(Ballot.survey_id),
                     col(Ballot.household_id),
-                    sa.cast(col(Ballot.elderly), sa.Integer),
-                    sa.cast(col(Ballot.children), sa.Integer),
-                    sa.cast(col(Ballot.verified), sa.Integer),
-                    channel,
+                    marks,
                     col(Unit.building_id),
                 )
             ),
@@ -323,9 +327,7 @@ def _ballot_columns(
         .join(Unit, col(Unit.id) == Household.unit_id)
         .where(col(Ballot.is_current), col(Ballot.survey_id).in_(current))
     ).one()
-    ids, surveys, households, elderly, children, verified, channels, buildings = (
-        _numbers(text, count) for text in texts
-    )
+    ids, surveys, households, flags, buildings = (_numbers(text, count) for text in texts)
     survey_ids = np.fromiter(part_of, dtype=np.int64, count=len(part_of))
     places = np.array(list(part_of.values()), dtype=np.int64).reshape(-1, 2)
     numbers = connection.execute(sa.select(col(Building.id), col(Building.number))).all()
@@ -335,10 +337,10 @@ def _ballot_columns(
         part=_lookup(survey_ids, places[:, 0])[surveys],
         compound=_lookup(survey_ids, places[:, 1])[surveys],
         household=households,
-        elderly=elderly != 0,
-        children=children != 0,
-        verified=verified != 0,
-        channel=channels,
+        elderly=(flags & 1) != 0,
+        children=(flags & 2) != 0,
+        verified=(flags & 4) != 0,
+        channel=(flags >> 3) - 1,
         building=_lookup(building_ids, np.arange(len(numbers)))[buildings],
         building_names=tuple(str(number) for _, number in numbers),
     )
@@ -405,7 +407,7 @@ def _approvals(connection: sa.Connection, current: Any) -> tuple[Ints, list[str]
     rows = connection.execute(
         statement.with_only_columns(col(BallotItem.ballot_id), col(BallotItem.item_id), rank)
     ).all()
-    ballot_ids, item_ids, ranks = zip(*rows, strict=True)
+    ballot_ids, item_ids, ranks = zip(*rows, strict=True) if rows else ((), (), ())
     return (
         np.fromiter(ballot_ids, dtype=np.int64, count=len(rows)),
         list(item_ids),

@@ -92,8 +92,8 @@ class _Check:
             raise self.fail(message.format(k=k), field, int(ballots[k]))
 
 
-def _pairs_once(check: _Check, ballot: Ints, item: Ints, m: int, field: str) -> None:
-    """Check that pairs name known ballots and items, each pair once."""
+def _pairs_known(check: _Check, ballot: Ints, item: Ints, m: int, field: str) -> None:
+    """Check that pairs name known ballots and items."""
     n = check.arrays.n
     if ballot.shape != item.shape or ballot.ndim != 1:
         raise check.fail(f"{field} ballots and items must be equal-length lists", field, None)
@@ -103,11 +103,20 @@ def _pairs_once(check: _Check, ballot: Ints, item: Ints, m: int, field: str) -> 
             f"{field} names ballot {int(ballot[~known][0])}, not one of the ballots", field, None
         )
     check.first((item < 0) | (item >= m), ballot, f"{field} names an unknown item", field)
-    cell = ballot * m + item
-    order = np.argsort(cell, kind="stable")
-    twice = np.zeros(cell.size, dtype=bool)
-    twice[order[1:]] = cell[order[1:]] == cell[order[:-1]]
-    check.first(twice, ballot, f"{field} lists an item twice", field)
+
+
+def _marked(check: _Check, rows: Ints, item: Ints, m: int, field: str) -> Flags:
+    """Return the (ballots, items) matrix of the pairs (rows in row order); each pair once."""
+    ballot = getattr(check.arrays, f"{field}_ballot")
+    out = np.zeros((check.arrays.n, m), dtype=bool)
+    out[rows, item] = True
+    if int(np.count_nonzero(out)) != item.size:  # some pair is listed twice: name it
+        cell = ballot * m + item
+        order = np.argsort(cell, kind="stable")
+        twice = np.zeros(cell.size, dtype=bool)
+        twice[order[1:]] = cell[order[1:]] == cell[order[:-1]]
+        check.first(twice, ballot, f"{field} lists an item twice", field)
+    return out
 
 
 def read_arrays(arrays: BallotArrays) -> Batch:
@@ -149,9 +158,8 @@ def read_arrays(arrays: BallotArrays) -> Batch:
     )
     check.first(again, by_household[1:], "household already voted", "household")
 
-    _pairs_once(check, a.approve_ballot, a.approve_item, m, "approve")
-    approve = np.zeros((n, m), dtype=bool)
-    approve[row_of[a.approve_ballot], a.approve_item] = True
+    _pairs_known(check, a.approve_ballot, a.approve_item, m, "approve")
+    approve = _marked(check, row_of[a.approve_ballot], a.approve_item, m, "approve")
     position = _positions(check, approve, row_of, offsets, m)
 
     check.first(
@@ -189,13 +197,14 @@ def _positions(
     """Check the priorities and return each ballot's 0-based position per item (-1 = none)."""
     a = check.arrays
     n = a.n
-    _pairs_once(check, a.rank_ballot, a.rank_item, m, "rank")
+    _pairs_known(check, a.rank_ballot, a.rank_item, m, "rank")
     if a.rank_order.shape != a.rank_ballot.shape:
         raise check.fail("rank orders must match the rank pairs", "rank", None)
     position = np.full((n, m), -1, dtype=np.int16)
     if not a.rank_ballot.size:
         return position
     rows = row_of[a.rank_ballot]
+    _marked(check, rows, a.rank_item, m, "rank")
     check.first(~approve[rows, a.rank_item], a.rank_ballot, "a priority is not approved", "rank")
     counts = np.bincount(rows, minlength=n)
     depth = np.repeat(

@@ -129,10 +129,9 @@ def wilson(approvals: Ints, n: Ints, z: Floats) -> tuple[Floats, Floats, Floats]
     )
 
 
-#: Rows per matrix product in co_approvals: small enough (rows x items x items well
-#: under OpenBLAS's 262,144 for the city's 53 items) that BLAS never starts threads,
-#: which stall on a busy machine.
-_PRODUCT_CELLS = 200_000
+#: Rows per matrix product in co_approvals: small enough (rows x items x items under
+#: OpenBLAS's 262,144) that BLAS never starts threads, which stall on a busy machine.
+_PRODUCT_CELLS = 250_000
 
 
 def co_approvals(approve: NDArray[np.bool_], offsets: Ints) -> Ints:
@@ -169,13 +168,16 @@ def paired_ties(both: Ints, approvals: Ints, z: Floats) -> NDArray[np.bool_]:
     no ballots every pair is. `both` holds the co-approvals (co_approvals).
     """
     m = approvals.shape[1]
-    a = approvals.astype(np.float64)
-    squared_gap = a[:, :, None] - a[:, None, :]
+    # Whole counts in the narrowest type that holds them; the floats are those of
+    # (a_i - a_j)**2 <= (a_i + a_j - 2 * both) * z**2 computed in float64 throughout.
+    kind: type[np.signedinteger[Any]] = (
+        np.int32 if int(approvals.max(initial=0)) < 2**30 else np.int64
+    )
+    a: NDArray[np.signedinteger[Any]] = approvals.astype(kind)
+    squared_gap = (a[:, :, None] - a[:, None, :]).astype(np.float64)
     squared_gap *= squared_gap
-    allowed = a[:, :, None] + a[:, None, :]
-    allowed -= 2.0 * both  # b + c, the discordant ballots
-    allowed *= (z * z)[:, None, None]
-    tied = squared_gap <= allowed
+    discordant = (a[:, :, None] + a[:, None, :]) - 2 * both.astype(kind)  # b + c
+    tied = squared_gap <= discordant * (z * z)[:, None, None]
     index = np.arange(m)
     tied[:, index, index] = False
     return np.asarray(tied)

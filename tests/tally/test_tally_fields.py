@@ -206,3 +206,22 @@ def test_co_approvals_count_each_ballots_pairs_per_compound():
     for c in range(3):
         block = approve[offsets[c] : offsets[c + 1]].astype(np.int64)
         assert both[c].tolist() == (block.T @ block).tolist()
+
+
+@pytest.mark.parametrize("scale", [1, 2**31])
+def test_paired_ties_follow_the_float_formula_for_small_and_huge_counts(scale):
+    import numpy as np
+
+    from consult.tally.stats import paired_ties
+
+    rng = np.random.default_rng(5)
+    approvals = rng.integers(0, 50, size=(4, 5)) * scale
+    both = np.minimum(approvals[:, :, None], approvals[:, None, :]) // 2
+    z = np.array([0.0, 0.5, 1.959964, 1.2])
+    a = approvals.astype(np.float64)
+    gap = (a[:, :, None] - a[:, None, :]) ** 2
+    allowed = (a[:, :, None] + a[:, None, :] - 2.0 * both) * (z * z)[:, None, None]
+    expected = gap <= allowed
+    for k in range(5):
+        expected[:, k, k] = False
+    assert paired_ties(both, approvals, z).tolist() == expected.tolist()

@@ -14,7 +14,7 @@ different key and a fresh section, while the queries still run on every request.
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +139,7 @@ def _section(
     buildings = [(number, counted.get(number, 0), total) for number, total in rooms]
     segments = dashboards.segment_support(document, menu, verified_only=verified_only)
     categories = dashboards.category_mix(menu)
+    building_names = [_("Building %(n)s", n=number) for number, _total in rooms]
     html = render_template(
         "planners/_compound_menu.html",
         menu=menu,
@@ -150,15 +151,27 @@ def _section(
         buildings=buildings,
         segments=segments,
         categories=categories,
-        figures=_figures(menu, names, buildings, segments, categories),
+        figures=_figures(menu, names, building_names, buildings, segments, categories),
+        building_names=building_names,
+        category_names=_category_names(),
         selection=menu.get("selection"),
     )
     return MenuSection(menu["responses"], menu["coverage"], Markup(html))
 
 
+def _category_names() -> defaultdict[str, str]:
+    """Each category's name, translated once (an unknown one is named as enhancement)."""
+    enhancement = name_of("category", "enhancement")
+    return defaultdict(
+        lambda: enhancement,
+        {"basic": name_of("category", "basic"), "improvement": name_of("category", "improvement")},
+    )
+
+
 def _figures(
     menu: dict[str, Any],
     names: dict[str, str],
+    building_names: list[str],
     buildings: list[tuple[str, int, int]],
     segments: dashboards.Segments,
     categories: list[tuple[str, int]],
@@ -177,7 +190,7 @@ def _figures(
             other_name=_("Beyond the budget") if selection else _("Support"),
         ),
         "coverage": charts.coverage_figure(
-            [_("Building %(n)s", n=number) for number, _a, _t in buildings],
+            building_names,
             [answered for _n, answered, _t in buildings],
             [total for _n, _a, total in buildings],
             answered_name=_("Answered"),

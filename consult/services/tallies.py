@@ -193,6 +193,8 @@ def ballots_document(session: Session, compound: Compound, survey: Survey) -> di
 def document_of(read: BallotsRead) -> dict[str, Any]:
     """Return the consult.ballots/1 document of a read."""
     offered = {item[0] for item in read.items}
+    # Every ballot's [item, rank] pairs parsed in one go (None: a ballot without approvals).
+    approvals = json.loads("[" + ",".join(pairs or "[]" for pairs in read.ballots[6]) + "]")
     return {
         "format": BALLOTS_FORMAT,
         "compound": {"code": read.code, "name": read.name, "households": read.households},
@@ -209,8 +211,10 @@ def document_of(read: BallotsRead) -> dict[str, Any]:
             for item_id, category, zh, en, cost in read.items
         ],
         "ballots": [
-            ballot_entry(label, building, _pairs(choices), offered, *flags)
-            for *flags, label, building, choices in zip(*read.ballots, strict=True)
+            ballot_entry(label, building, pairs, offered, *flags)
+            for *flags, label, building, _choices, pairs in zip(
+                *read.ballots, approvals, strict=True
+            )
         ],
         "meetings": [
             {
@@ -224,11 +228,6 @@ def document_of(read: BallotsRead) -> dict[str, Any]:
             for meeting_id, day, votes in read.meetings
         ],
     }
-
-
-def _pairs(choices: str | None) -> list[tuple[str, int | None]]:
-    """Return a ballot's (item, rank) pairs from its JSON text (None: no approvals)."""
-    return [(item, rank) for item, rank in json.loads(choices)] if choices else []
 
 
 def ballot_entry(

@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -365,15 +366,17 @@ def _approval_columns(
 ) -> _ApprovalColumns:
     ballot_ids, items, ranks = _approvals(connection, current)
     n = ballot_ids.size
-    names = sorted(set(items).union(*item_lists))
+    # Every offered item by its id's order (priorities of equal rank go by id, as in
+    # ballot_entry); any other item is the last code, offered nowhere.
+    names = sorted(set().union(*item_lists))
     code = {name: k for k, name in enumerate(names)}
     # An item the survey no longer offers is not counted (local index -1), as in ballot_entry.
-    local = np.full((len(item_lists), len(names)), -1, dtype=np.int64)
+    local = np.full((len(item_lists), len(names) + 1), -1, dtype=np.int64)
     for p, listed in enumerate(item_lists):
         local[p, [code[i] for i in listed]] = np.arange(len(listed))
     ballot = ballots.row_of_id[ballot_ids]
     part = ballots.part[ballot]
-    global_item = np.fromiter(map(code.__getitem__, items), dtype=np.int64, count=n)
+    global_item = np.fromiter(map(code.get, items, repeat(len(names), n)), dtype=np.int64, count=n)
     item = local[part, global_item]
     keep = item >= 0
     return _ApprovalColumns(

@@ -10,31 +10,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from consult.tally.contract import CHANNELS, MENU_FORMAT, UNSPECIFIED, Item
+from consult.tally.assemble import Menu, assemble, attach_selection
 from consult.tally.schulze import schulze_order
-from consult.tally.selection import (
-    equal_shares_matrix,
-    satisfied_share,
-    satisfied_shares,
-    select_greedy,
-    select_greedy_many,
-)
+from consult.tally.selection import satisfied_shares, select_greedy_many
 from consult.tally.stats import Batch, Columns, compute_columns, only_verified
 
 METHODS = ("approval", "borda", "schulze")
 RULES = ("greedy", "equal_shares")
-DIGITS = 6
-
-Menu = dict[str, Any]
-
-#: Columns with one entry per compound (the rest are per building).
-_PER_COMPOUND = tuple(f.name for f in fields(Columns) if f.name != "building_approvals")
 
 
 def check_options(method: str, select: str, budget: float | None = None) -> None:
@@ -88,7 +75,7 @@ class MenuColumns:
         """Return the menus of compounds span (all by default), in batch order."""
         start, stop, _ = span.indices(len(self))
         span = slice(start, max(start, stop))
-        menus = _assemble(
+        menus = assemble(
             self.batch, self.columns, self.orders, self.method, self.verified_only, span
         )
         bounds = self.batch.rows.offsets.tolist()
@@ -101,7 +88,7 @@ class MenuColumns:
                 greedy = None
                 if self.greedy is not None and self.greedy_share is not None:
                     greedy = np.flatnonzero(self.greedy[c]).tolist(), float(self.greedy_share[c])
-                _attach_selection(menu, header.items, approve, order, amount, self.select, greedy)
+                attach_selection(menu, header.items, approve, order, amount, self.select, greedy)
         return menus
 
 
@@ -197,11 +184,6 @@ class CityMenus(Mapping[str, Menu]):
         return {code: built[code] for code in self._codes}
 
 
-def _sliced(cols: Columns, span: slice) -> Columns:
-    """Return the per-compound columns of compounds span (buildings left whole)."""
-    return replace(cols, **{name: getattr(cols, name)[span] for name in _PER_COMPOUND})
-
-
 def _orders(batch: Batch, cols: Columns, method: str) -> NDArray[np.int64]:
     ids = [item.id for item in batch.headers[0].items] if batch.headers else []
     id_rank = np.empty(len(ids), dtype=np.int64)
@@ -226,188 +208,3 @@ def _schulze_orders(batch: Batch, cols: Columns, ids: list[str]) -> NDArray[np.i
             r.approve[lo:hi], r.position[lo:hi], header.rank_depth, cols.approvals[c].tolist(), ids
         )
     return orders
-
-
-def _in_order(values: NDArray[Any], orders: NDArray[np.int64], *, digits: bool = False) -> Any:
-    """Return (C, m, ...) values reordered into menu order, as nested lists."""
-    index = orders.reshape(orders.shape + (1,) * (values.ndim - 2))
-    taken = np.take_along_axis(values, index, axis=1)
-    return (np.round(taken, DIGITS) if digits else taken).tolist()
-
-
-def _tied_lists(cols: Columns, orders: NDArray[np.int64], ids: list[str]) -> list[list[str]]:
-    """Return, per (compound, menu position), the ids tied with that item in menu order."""
-    compounds, m = orders.shape
-    if not compounds or not m:
-        return []
-    tied = np.take_along_axis(cols.tied, orders[:, :, None], axis=1)
-    tied = np.take_along_axis(tied, orders[:, None, :], axis=2)
-    c_idx, _, k_idx = np.nonzero(tied)
-    names = np.asarray(ids, dtype=object)[orders[c_idx, k_idx]].tolist()
-    ends = np.cumsum(tied.sum(axis=2).ravel()).tolist()
-    starts = [0, *ends[:-1]]
-    return [names[a:b] for a, b in zip(starts, ends, strict=True)]
-
-
-def _item_heads(items: Sequence[Item]) -> list[dict[str, Any]]:
-    """Return each item's leading menu fields: id, category, names and cost when given."""
-    heads = []
-    for item in items:
-        head: dict[str, Any] = {"id": item.id, "category": item.category}
-        if item.name_zh is not None:
-            head["name_zh"] = item.name_zh
-        if item.name_en is not None:
-            head["name_en"] = item.name_en
-        if item.cost is not None:
-            head["cost"] = item.cost
-        heads.append(head)
-    return heads
-
-
-def _assemble(
-    batch: Batch,
-    all_cols: Columns,
-    all_orders: NDArray[np.int64],
-    method: str,
-    verified_only: bool,
-    span: slice,
-) -> list[Menu]:
-    """Return the menus (without selection) of compounds span.start:span.stop of the batch."""
-    headers = batch.headers[span]
-    ids = [item.id for item in batch.headers[0].items] if batch.headers else []
-    m = len(ids)
-    orders = all_orders[span]
-    cols = _sliced(all_cols, span)
-    figures = zip(
-        *(_in_order(x, orders) for x in (cols.approvals, cols.borda)),
-        *(
-            _in_order(x, orders, digits=True)
-            for x in (cols.support, cols.ci_low, cols.ci_high, cols.bound_low, cols.bound_high)
-        ),
-        *(_in_order(x, orders) for x in (cols.elderly_approvals, cols.children_approvals)),
-        _in_order(cols.meeting, orders),
-        strict=True,
-    )
-    tied = _tied_lists(cols, orders, ids)
-    elderly_n, children_n = cols.elderly_ballots.tolist(), cols.children_ballots.tolist()
-    channels = cols.channels.tolist()
-    n_list, households = cols.responses.tolist(), cols.households.tolist()
-    order_lists = orders.tolist()
-    first = span.start or 0
-    edges = np.searchsorted(
-        batch.rows.building_compound, np.arange(first, first + len(headers) + 1)
-    ).tolist()
-    names = batch.rows.building_names
-    heads_of: dict[int, list[dict[str, Any]]] = {}
-    menus: list[Menu] = []
-    for c, (header, columns) in enumerate(zip(headers, figures, strict=True)):
-        heads = heads_of.get(id(header.items))
-        if heads is None:
-            heads = heads_of[id(header.items)] = _item_heads(header.items)
-        lo, hi = edges[c], edges[c + 1]
-        buildings = names[lo:hi]
-        per_building = (
-            all_cols.building_approvals[lo:hi][:, orders[c]].T.tolist() if hi > lo else None
-        )
-        old, young = elderly_n[c], children_n[c]
-        items: list[dict[str, Any]] = []
-        for position, (i, a, points, s, ci_lo, ci_hi, b_lo, b_hi, ea, ca, hands) in enumerate(
-            zip(order_lists[c], *columns, strict=True)
-        ):
-            items.append(
-                {
-                    **heads[i],
-                    "rank": position + 1,
-                    "approvals": a,
-                    "support": s,
-                    "ci95": [ci_lo, ci_hi],
-                    "bounds": [b_lo, b_hi],
-                    "borda": points,
-                    "tied_with": tied[c * m + position],
-                    "segments": {
-                        "elderly": {"approvals": ea, "ballots": old},
-                        "children": {"approvals": ca, "ballots": young},
-                    },
-                    "by_building": (
-                        dict(zip(buildings, per_building[position], strict=True))
-                        if per_building
-                        else {}
-                    ),
-                    "meeting": {"for": hands[0], "against": hands[1], "abstain": hands[2]},
-                }
-            )
-        n, big_n = n_list[c], households[c]
-        menus.append(
-            {
-                "format": MENU_FORMAT,
-                "compound": {"code": header.code, "name": header.name, "households": big_n},
-                "method": method,
-                "verified_only": verified_only,
-                "rank_depth": header.rank_depth,
-                "responses": n,
-                "households": big_n,
-                "coverage": round(n / big_n, DIGITS) if big_n else 0.0,
-                "channels": dict(zip((*CHANNELS, UNSPECIFIED), channels[c], strict=True)),
-                "items": items,
-            }
-        )
-    return menus
-
-
-def _attach_selection(
-    menu: Menu,
-    items: Sequence[Any],
-    approve: NDArray[np.bool_],
-    order: list[int],
-    budget: float,
-    select: str,
-    greedy_made: tuple[list[int], float] | None = None,
-) -> None:
-    """Attach the selection to a menu; `greedy_made` is the greedy one already made."""
-    ids = [item.id for item in items]
-    costs = [item.cost for item in items]
-    menu_ids = [ids[i] for i in order]
-    index = {item: k for k, item in enumerate(ids)}
-    if greedy_made is None:
-        greedy = select_greedy(menu_ids, dict(zip(ids, costs, strict=True)), budget)
-        greedy_share = satisfied_share(approve, [index[item] for item in greedy])
-    else:
-        greedy = tuple(ids[i] for i in greedy_made[0])
-        greedy_share = greedy_made[1]
-    extra: dict[str, Any]
-    if select == "greedy":
-        chosen = set(greedy)
-        extra = {"voters_satisfied_share": round(greedy_share, DIGITS)}
-    else:
-        result = equal_shares_matrix(approve, ids, costs, budget, fill_order=order)
-        chosen = set(result.selected)
-        extra = {
-            "price_per_supporter": {
-                item: round(result.price[item], DIGITS) if item in result.price else None
-                for item in menu_ids
-                if item in chosen
-            },
-            "completed_by_greedy": [item for item in menu_ids if item in result.filled],
-            "per_voter_budget": round(result.share, DIGITS),
-            "increments": result.increments,
-            "voters_satisfied_share": round(
-                satisfied_share(approve, [index[item] for item in chosen]), DIGITS
-            ),
-            "greedy_voters_satisfied_share": round(greedy_share, DIGITS),
-        }
-    selected = [item for item in menu_ids if item in chosen]
-    spent = sum(cost for cost in (costs[index[item]] for item in selected) if cost is not None)
-    selection: dict[str, Any] = {
-        "rule": select,
-        "budget": budget,
-        "selected": selected,
-        "spend": spent,
-        "leftover": budget - spent,
-        **extra,
-    }
-    unpriced = [ids[i] for i in order if costs[i] is None]
-    if unpriced:
-        selection["unpriced"] = unpriced
-    for entry in menu["items"]:
-        entry["selected"] = entry["id"] in chosen
-    menu["selection"] = selection

@@ -8,11 +8,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from consult.tally.arrays import BallotArrays, read_arrays
+from consult.tally.assemble import DIGITS, Menu
 from consult.tally.columnar import (
-    DIGITS,
     METHODS,
     RULES,
-    Menu,
     MenuColumns,
     check_options,
     tally_columns,

@@ -231,3 +231,10 @@ def test_costs_too_large_for_floats_are_selected_one_menu_at_a_time(reference_do
     assert columns.menus() == [tally(reference_doc)]
     # Python compares the whole number with float(budget) = 2**60 exactly: it does not fit.
     assert "a" not in tally(reference_doc)["selection"]["selected"]
+
+
+def test_a_menu_without_items(make_doc):
+    bare = make_doc([{"household": "x", "approve": []}], households=2, items=[], budget=10)
+    assert_same_menus([bare])
+    assert_same_menus([bare], method="schulze")
+    assert_same_menus([make_doc([], households=0, items=[])])

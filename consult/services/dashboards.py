@@ -9,10 +9,8 @@ and is used for one compound's page, where the intervals and ties are shown.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -40,6 +38,7 @@ from consult.models import (
     SurveyStatus,
 )
 from consult.models._base import row_id
+from consult.services.city_columns import collector_paused
 from consult.services.city_tally import current_surveys
 from consult.services.surveys import local_today
 
@@ -77,22 +76,6 @@ def _menu_order(entry: tuple[str, ItemCount]) -> tuple[int, int, str]:
     return -sums[0], -sums[1], item
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while reading tens of thousands of rows.
-
-    The rows and sums hold no cycles; collections their allocation triggers scan the
-    whole application's heap and find nothing (a third of the city's figures' time).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _counted(query: Any, current: Any) -> Any:
     """Restrict a query over Ballot to the counted ballots of the current surveys.
 
@@ -112,7 +95,7 @@ def survey_counts(session: Session) -> dict[int, SurveyCounts]:
     Priority points are the tally's Borda points: rank_depth - position for each
     ranked item, position counted among the ballot's ranked items still offered.
     """
-    with _collector_paused():
+    with collector_paused():  # tens of thousands of rows, no cycles
         return _survey_counts(session)
 
 

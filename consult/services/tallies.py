@@ -24,12 +24,12 @@ from consult.models import (
     Compound,
     Household,
     Meeting,
-    MeetingStatus,
     Survey,
     SurveyItem,
     SurveyMode,
     Unit,
 )
+from consult.services.city_columns import COUNTED_MEETINGS
 
 BALLOTS_FORMAT = "consult.ballots/1"
 #: The ranking methods the engine offers.
@@ -38,8 +38,6 @@ METHODS = ("approval", "borda", "schulze")
 
 #: Meetings' counted hands: ((code, date, ((item, for, against, abstain), ...)), ...).
 Meetings = tuple[tuple[str, str, tuple[tuple[str, int, int, int], ...]], ...]
-#: Meetings whose hands count (closed or published), as `meetings_input` counts them.
-COUNTED_MEETINGS = (MeetingStatus.CLOSED, MeetingStatus.PUBLISHED)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ plotly's small HTML dialect escaped, so a compound's own item called
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
@@ -299,6 +300,7 @@ def demand_figure(
     return _figure(data, layout)
 
 
+@functools.lru_cache(maxsize=4096)  # the catalogue's names come back on every chart
 def wrap_label(name: str, *, width: int = LABEL_WIDTH, lines: int = LABEL_LINES) -> str:
     """Break a name into at most `lines` lines of `width` (CJK counts double), cut with "…".
 

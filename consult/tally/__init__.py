@@ -2,6 +2,12 @@
 
 Pure: it imports nothing from Flask, the database or the rest of consult, so
 it runs the same in a request, a test, a benchmark or the shell.
+
+One compound: `tally`. Many at once (a district, a city): `tally_many` gives the
+dicts; `tally_documents` (from documents) and `tally_arrays` (from integer
+arrays, as a database holds the ballots: `BallotArrays`) give every figure of
+every compound as arrays (`MenuColumns`, `CityMenus`), each compound's dict
+built when asked for and equal to `tally`'s.
 """
 
 from consult.tally.arrays import BallotArrays, arrays_from_documents, read_arrays

@@ -209,3 +209,30 @@ def attach_selection(
     for entry in menu["items"]:
         entry["selected"] = entry["id"] in chosen
     menu["selection"] = selection
+
+
+def attach_greedy(menu: Menu, budget: float, taken: list[bool], share: float) -> None:
+    """Attach a greedy selection already made (`taken` in menu order), as attach_selection does.
+
+    Greedy takes priced items only, so the entries taken all carry their cost.
+    """
+    entries = menu["items"]
+    selected = []
+    spent = 0
+    for entry, take in zip(entries, taken, strict=True):
+        entry["selected"] = take
+        if take:
+            selected.append(entry["id"])
+            spent += entry["cost"]
+    selection: dict[str, Any] = {
+        "rule": "greedy",
+        "budget": budget,
+        "selected": selected,
+        "spend": spent,
+        "leftover": budget - spent,
+        "voters_satisfied_share": round(share, DIGITS),
+    }
+    unpriced = [entry["id"] for entry in entries if "cost" not in entry]
+    if unpriced:
+        selection["unpriced"] = unpriced
+    menu["selection"] = selection

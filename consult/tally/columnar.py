@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from consult.tally.assemble import Menu, assemble, attach_selection
+from consult.tally.assemble import Menu, assemble, attach_greedy, attach_selection
 from consult.tally.schulze import schulze_order
 from consult.tally.selection import satisfied_shares, select_greedy_many
 from consult.tally.stats import Batch, Columns, compute_columns, only_verified
@@ -79,16 +79,25 @@ class MenuColumns:
             self.batch, self.columns, self.orders, self.method, self.verified_only, span
         )
         bounds = self.batch.rows.offsets.tolist()
+        made = self.greedy is not None and self.greedy_share is not None
+        if made and self.select == "greedy":
+            assert self.greedy is not None and self.greedy_share is not None
+            taken = np.take_along_axis(self.greedy[span], self.orders[span], axis=1).tolist()
+            shares = self.greedy_share[span].tolist()
         for c, menu in enumerate(menus, start):
             header = self.batch.headers[c]
             amount = header.budget if self.budget is None else self.budget
-            if amount is not None:
-                approve = self.batch.rows.approve[bounds[c] : bounds[c + 1]]
-                order = self.orders[c].tolist()
-                greedy = None
-                if self.greedy is not None and self.greedy_share is not None:
-                    greedy = np.flatnonzero(self.greedy[c]).tolist(), float(self.greedy_share[c])
-                attach_selection(menu, header.items, approve, order, amount, self.select, greedy)
+            if amount is None:
+                continue
+            if made and self.select == "greedy":
+                attach_greedy(menu, amount, taken[c - start], shares[c - start])
+                continue
+            approve = self.batch.rows.approve[bounds[c] : bounds[c + 1]]
+            order = self.orders[c].tolist()
+            greedy = None
+            if self.greedy is not None and self.greedy_share is not None:
+                greedy = np.flatnonzero(self.greedy[c]).tolist(), float(self.greedy_share[c])
+            attach_selection(menu, header.items, approve, order, amount, self.select, greedy)
         return menus
 
 

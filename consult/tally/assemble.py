@@ -38,8 +38,9 @@ def _tied_lists(cols: Columns, orders: NDArray[np.int64], ids: list[str]) -> lis
     compounds, m = orders.shape
     if not compounds or not m:
         return []
-    tied = np.take_along_axis(cols.tied, orders[:, :, None], axis=1)
-    tied = np.take_along_axis(tied, orders[:, None, :], axis=2)
+    # One gather of tied[c, order[c][p], order[c][q]] for every (c, p, q).
+    cells = (np.arange(compounds) * (m * m))[:, None, None] + orders[:, :, None] * m
+    tied = cols.tied.reshape(-1)[(cells + orders[:, None, :]).ravel()].reshape(compounds, m, m)
     c_idx, _, k_idx = np.nonzero(tied)
     names = np.asarray(ids, dtype=object)[orders[c_idx, k_idx]].tolist()
     ends = np.cumsum(tied.sum(axis=2).ravel()).tolist()

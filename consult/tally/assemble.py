@@ -84,7 +84,7 @@ def assemble(
             for x in (cols.support, cols.ci_low, cols.ci_high, cols.bound_low, cols.bound_high)
         ),
         *(_in_order(x, orders) for x in (cols.elderly_approvals, cols.children_approvals)),
-        _in_order(cols.meeting, orders),
+        *(_in_order(cols.meeting[:, :, k], orders) for k in range(3)),
         strict=True,
     )
     tied = _tied_lists(cols, orders, ids)
@@ -110,9 +110,8 @@ def assemble(
         )
         old, young = elderly_n[c], children_n[c]
         items: list[dict[str, Any]] = []
-        for position, (i, a, points, s, ci_lo, ci_hi, b_lo, b_hi, ea, ca, hands) in enumerate(
-            zip(order_lists[c], *columns, strict=True)
-        ):
+        for position, row in enumerate(zip(order_lists[c], *columns, strict=True)):
+            i, a, points, s, ci_lo, ci_hi, b_lo, b_hi, ea, ca, yes, no, abstain = row
             items.append(
                 {
                     **heads[i],
@@ -132,7 +131,7 @@ def assemble(
                         if per_building
                         else {}
                     ),
-                    "meeting": {"for": hands[0], "against": hands[1], "abstain": hands[2]},
+                    "meeting": {"for": yes, "against": no, "abstain": abstain},
                 }
             )
         n, big_n = n_list[c], households[c]

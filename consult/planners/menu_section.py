@@ -29,7 +29,7 @@ from consult.labels import name_of
 from consult.services import dashboards
 from consult.services.tallies import METHODS, BallotsRead, document_of
 
-#: Sections kept per application (the most recently used); a large compound's is ~0.5 MB.
+#: Sections kept per application (the most recently used); the largest compound's is ~0.35 MB.
 KEPT = 32
 
 

@@ -163,8 +163,9 @@ def read_ballots(session: Session, compound: Compound, survey: Survey) -> Ballot
 
 
 def _meetings(connection: Connection, compound: Compound, offered: set[str]) -> Meetings:
-    """Return the compound's counted hands on offered items, meeting by meeting, as
-    `meetings_input` gives them (one query, not one per meeting)."""
+    """Return the compound's counted hands on offered items, in one query: closed and
+    published meetings by date, each one's agenda in order, those with no such hands
+    left out."""
     order: list[tuple[Any, str, str]] = []
     votes: dict[Any, list[tuple[str, int, int, int]]] = {}
     for meeting_id, code, starts_at, item_id, hands_for, against, abstain in connection.execute(

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 from flask import Flask, abort, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
+from sqlalchemy import bindparam
+from sqlmodel import col, select
 
 from consult.db import get_session
 from consult.models import Account, Compound, Role
@@ -111,12 +113,17 @@ def current_compound(code: str) -> Compound:
     return found[code]
 
 
+#: Built once: every staff request loads its account (a select here is cheaper than
+#: Session.get, whose identity lookup misses in each request's new session anyway).
+_ACCOUNT = select(Account).where(col(Account.id) == bindparam("account"))
+
+
 @login_manager.user_loader  # type: ignore[untyped-decorator]
 def _load_account(key: str) -> Account | None:
     account_id = key.partition(":")[0]
     if not (account_id.isascii() and account_id.isdecimal()):
         return None
-    account = get_session().get(Account, int(account_id))
+    account = get_session().exec(_ACCOUNT, params={"account": int(account_id)}).first()
     if account is None or not account.active or account.get_id() != key:
         return None
     return account

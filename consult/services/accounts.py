@@ -6,6 +6,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from consult.models import Account, AccountScope, Compound, District, Role
@@ -118,11 +119,22 @@ def authenticate(session: Session, username: str, password: str) -> Account | No
     return account
 
 
+def _scope_statement(column: Any) -> Any:
+    return select(column).where(
+        col(AccountScope.account_id) == bindparam("account"), col(column).is_not(None)
+    )
+
+
+#: Built once: every staff page with a compound asks one of them.
+_SCOPES = {
+    "compound_id": _scope_statement(AccountScope.compound_id),
+    "district_id": _scope_statement(AccountScope.district_id),
+}
+
+
 def _scope_ids(session: Session, account: Account, column: Any) -> set[int]:
-    ids = session.exec(
-        select(column).where(AccountScope.account_id == account.id, col(column).is_not(None))
-    ).all()
-    return {int(i) for i in ids}
+    statement = _SCOPES[column.key]
+    return {int(i) for i in session.exec(statement, params={"account": account.id}).all()}
 
 
 def compound_ids(session: Session, account: Account) -> set[int]:

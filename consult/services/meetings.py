@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from consult.models import (
@@ -314,13 +315,16 @@ class PlannedAction:
     overdue: bool
 
 
+_ACTIONS = (
+    select(ActionItem, Meeting)
+    .join(Meeting, col(Meeting.id) == ActionItem.meeting_id)
+    .where(col(Meeting.compound_id) == bindparam("compound"))
+)
+
+
 def action_plan(session: Session, compound: Compound, today: date) -> list[PlannedAction]:
     """Return all the compound's action items, open ones first, by due date."""
-    rows = session.exec(
-        select(ActionItem, Meeting)
-        .join(Meeting, col(Meeting.id) == ActionItem.meeting_id)
-        .where(Meeting.compound_id == compound.id)
-    ).all()
+    rows = session.exec(_ACTIONS, params={"compound": compound.id}).all()
     plan = [
         PlannedAction(
             action,

@@ -19,10 +19,12 @@ def compound_by_code(session: Session, code: str) -> Compound | None:
     return session.exec(_COMPOUND_BY_CODE, params={"code": code}).first()
 
 
+_DISTRICT = select(District).where(col(District.id) == bindparam("district"))
+
+
 def district_of(session: Session, compound: Compound) -> District:
     """Return the compound's district."""
-    district = session.get(District, compound.district_id)
-    assert district is not None
+    district = session.exec(_DISTRICT, params={"district": compound.district_id}).one()
     return district
 
 

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from consult.models import Account, Compound, Meeting, MeetingStatus, Publication, Survey
@@ -127,7 +127,17 @@ def published(
     session: Session, compound: Compound, version: int | None = None
 ) -> Publication | None:
     """Return the compound's latest publication, or the given version; None if there is none."""
-    query = select(Publication).where(Publication.compound_id == compound.id)
-    if version is not None:
-        query = query.where(Publication.version == version)
-    return session.exec(query.order_by(col(Publication.version).desc()).limit(1)).first()
+    if version is None:  # every page of a compound asks this one: built once
+        return session.exec(_LATEST, params={"compound": compound.id}).first()
+    query = select(Publication).where(
+        Publication.compound_id == compound.id, Publication.version == version
+    )
+    return session.exec(query).first()
+
+
+_LATEST = (
+    select(Publication)
+    .where(col(Publication.compound_id) == bindparam("compound"))
+    .order_by(col(Publication.version).desc())
+    .limit(1)
+)

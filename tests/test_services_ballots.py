@@ -137,3 +137,30 @@ def test_concurrent_answers_of_one_household_leave_one_current(
     counts = session.exec(select(func.count()).select_from(Ballot).where(Ballot.is_current)).one()
     assert counts == 1
     assert session.exec(select(func.count()).select_from(Ballot)).one() == 12
+
+
+def test_a_ballot_left_with_no_items_is_stored_without_any(
+    session: Session, place: tuple[Survey, list[Household]]
+) -> None:
+    """A meeting's "against" may take a household's only item: the answer still counts."""
+    survey, households = place
+    first = submit_ballot(
+        session,
+        survey=survey,
+        household=households[0],
+        answers=Answers(approve=["gas_pipeline"], priorities=["gas_pipeline"]),
+        submission_key=uuid.uuid4().hex,
+    )
+    session.commit()
+    emptied = submit_ballot(
+        session,
+        survey=survey,
+        household=households[0],
+        answers=Answers(approve=[], priorities=[]),
+        submission_key=uuid.uuid4().hex,
+    )
+    session.commit()
+    assert emptied.outcome == Outcome.REPLACED
+    assert emptied.ballot.is_current and not first.ballot.is_current
+    items = session.exec(select(BallotItem).where(BallotItem.ballot_id == emptied.ballot.id))
+    assert items.all() == []

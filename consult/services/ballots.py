@@ -82,7 +82,6 @@ _TOUCH_HOUSEHOLD = (
 _LOCK_HOUSEHOLD = (
     select(Household.id).where(col(Household.id) == bindparam("household")).with_for_update()
 )
-_BALLOT_BY_KEY = select(Ballot).where(col(Ballot.submission_key) == bindparam("key"))
 #: A household's current ballots, found by the household's index (see _KEY_OR_CURRENT).
 _CURRENT_BALLOTS = select(Ballot).where(
     col(Ballot.household_id) == bindparam("household"), col(Ballot.is_current)
@@ -110,11 +109,6 @@ def lock_household(session: Session, household: Household) -> None:
         session.connection().execute(_TOUCH_HOUSEHOLD, {"household": household.id})
     else:
         session.exec(_LOCK_HOUSEHOLD, params={"household": household.id}).one()
-
-
-def ballot_by_key(session: Session, submission_key: str) -> Ballot | None:
-    """Return the ballot stored under this idempotency key, if any."""
-    return session.exec(_BALLOT_BY_KEY, params={"key": submission_key}).first()
 
 
 def current_ballot(session: Session, survey: Survey, household: Household) -> Ballot | None:
@@ -184,13 +178,15 @@ def submit_ballot(
     session.flush()
     rank_of = {item: position for position, item in enumerate(answers.priorities, start=1)}
     # The items in one statement, past the ORM: nothing reads them back as objects here.
-    session.connection().execute(
-        _INSERT_ITEMS,
-        [
-            {"ballot_id": ballot.id, "item_id": item, "rank": rank_of.get(item)}
-            for item in answers.approve
-        ],
-    )
+    # (A meeting's "against" may leave a household's ballot with none: nothing to insert.)
+    if answers.approve:
+        session.connection().execute(
+            _INSERT_ITEMS,
+            [
+                {"ballot_id": ballot.id, "item_id": item, "rank": rank_of.get(item)}
+                for item in answers.approve
+            ],
+        )
     return Submitted(ballot, Outcome.REPLACED if previous else Outcome.CREATED)
 
 

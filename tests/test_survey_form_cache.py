@@ -227,3 +227,32 @@ def test_with_no_fresh_interval_every_form_is_checked(
             text("UPDATE compound SET name = '改名小区' WHERE id = :id"), {"id": compound.id}
         )
     assert "改名小区" in page(client)
+
+
+def test_a_change_committed_while_a_request_reads_leaves_its_check_stale(
+    session: Session,
+) -> None:
+    compound, _survey = yard(session)
+    forms = RenderedForms()
+    since = form_cache.generation()  # the request starts, then reads the old compound...
+    compound.name = "改名小区"  # ...while another request commits a change
+    session.add(compound)
+    session.commit()
+    forms.checked(("testyard", "zh_Hans", False), "old key", since)
+    assert forms.recent(("testyard", "zh_Hans", False), 60) is None
+    forms.checked(("testyard", "zh_Hans", False), "new key", form_cache.generation())
+    assert forms.recent(("testyard", "zh_Hans", False), 60) == "new key"
+
+
+def test_a_rolled_back_or_unrelated_write_leaves_checks_standing(session: Session) -> None:
+    compound, _survey = yard(session)
+    before = form_cache.generation()
+    compound.name = "不作数"
+    session.add(compound)
+    session.flush()
+    session.rollback()
+    session.add(Ballot(survey_id=1, household_id=1, submission_key="k" * 64, receipt="R" * 8))
+    session.flush()
+    session.rollback()
+    session.commit()  # nothing left to commit: the rolled-back rename is forgotten
+    assert form_cache.generation() == before

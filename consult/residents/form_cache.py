@@ -16,14 +16,16 @@ same code within seconds, so a worker that checked a compound's key less than
 `SURVEY_FORM_FRESH_MS` ago (1,000 by default) serves the kept page without asking
 the database again: what a phone gets is then at most that old, exactly as if it
 had loaded the page that much earlier; what it sends is checked in full as ever.
-Any write this process flushes to what the page shows (a compound, survey, menu
-item or household) makes every check stale at once, so a worker never serves a
-page older than its own changes; only another worker's changes take up to that
-long to show.
+Any write this process commits to what the page shows (a compound, survey, menu
+item or household) makes every check stale at once: a check notes the count of
+such commits taken before its reads, so a change committed while a request read
+leaves that request's check stale too. A worker never serves a page older than
+its own changes; only another worker's changes take up to that long to show.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import OrderedDict
@@ -52,12 +54,13 @@ class RenderedForms:
         #: against the database, when, and in which generation of this process's writes.
         self._checked: dict[Hashable, tuple[Hashable, float, int]] = {}
 
-    def checked(self, link: Hashable, key: Hashable) -> None:
-        """Note that the open link's page has just been checked to be the one under key."""
+    def checked(self, link: Hashable, key: Hashable, since: int) -> None:
+        """Note that the open link's page was checked to be the one under key by reads
+        begun in generation `since` (taken before them)."""
         with self._lock:
             if len(self._checked) >= 4 * self.size:
                 self._checked.clear()
-            self._checked[link] = (key, time.monotonic(), _generation)
+            self._checked[link] = (key, time.monotonic(), since)
 
     def recent(self, link: Hashable, max_age: float) -> Hashable | None:
         """Return the key the open link was checked to have less than max_age seconds
@@ -84,7 +87,7 @@ class RenderedForms:
     def keep(self, key: Hashable, page: str, csrf_token: str, submission_token: str) -> bool:
         """Keep a rendered page under key, its tokens taken out; False if they are not
         each there exactly once (the page is then not kept)."""
-        if not csrf_token or not submission_token:
+        if not csrf_token or not submission_token or CSRF_MARK in page or KEY_MARK in page:
             return False
         if page.count(csrf_token) != 1 or page.count(submission_token) != 1:
             return False
@@ -116,14 +119,37 @@ def rendered_forms() -> RenderedForms:
     return forms  # type: ignore[no-any-return]
 
 
-#: Counts the flushes of this process that wrote something a kept page shows.
+#: Counts the commits of this process that wrote something a kept page shows.
+_writes = itertools.count(1)
 _generation = 0
 _SHOWN = (Compound, Survey, SurveyItem, CatalogItem, Household, Building, Unit)
+_WROTE = "consult.wrote_form_data"
+
+
+def generation() -> int:
+    """Return the count of this process's commits that changed what a kept page shows.
+
+    A request takes it before it reads anything, and notes its check under it: a
+    change committed while it reads then leaves its check stale.
+    """
+    return _generation
 
 
 @event.listens_for(Session, "after_flush")
-def _page_data_written(session: Session, _context: Any) -> None:
-    """Make every check stale when this process writes what the survey form shows."""
-    global _generation
+def _page_data_flushed(session: Session, _context: Any) -> None:
+    """Note that the transaction writes what the survey form shows."""
     if any(isinstance(row, _SHOWN) for row in chain(session.new, session.dirty, session.deleted)):
-        _generation += 1
+        session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _page_data_committed(session: Session) -> None:
+    """Make every check stale once such a write is committed (others can read it now)."""
+    global _generation
+    if session.info.pop(_WROTE, False):
+        _generation = next(_writes)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _page_data_rolled_back(session: Session, _previous: Any) -> None:
+    session.info.pop(_WROTE, None)

@@ -38,7 +38,7 @@ from consult.models import (
     SurveyMode,
     Tenure,
 )
-from consult.residents import bp
+from consult.residents import bp, form_cache
 from consult.residents import satisfaction as rating_pages
 from consult.residents.form_cache import rendered_forms
 from consult.residents.forms import (
@@ -126,11 +126,12 @@ def landing(code: str) -> Page:
 @public
 @limiter.limit(SUBMIT_LIMIT, methods=["POST"])
 def survey(code: str) -> Page:
+    since = form_cache.generation()  # before anything is read
     if request.method == "GET":
         kept = _recently_checked_form(code)
         if kept is not None:
             return _form_response(kept, 200)
-    return _survey_page(current_compound(code))
+    return _survey_page(current_compound(code), since=since)
 
 
 @bp.route("/h/<code>", methods=["GET", "POST"])
@@ -185,8 +186,13 @@ def _survey_page(
     household: Household | None = None,
     household_code: str | None = None,
     token_expired: bool = False,
+    since: int | None = None,
 ) -> Page:
-    """Show the survey, or store a valid answer (by open link, or by household code)."""
+    """Show the survey, or store a valid answer (by open link, or by household code).
+
+    `since`: the generation of kept-page data taken before the compound was read; with
+    it, the open link's empty form is noted as checked (see form_cache).
+    """
     session = get_session()
     survey = surveys.current_survey(session, compound)
     closed = surveys.why_closed(survey)
@@ -209,7 +215,8 @@ def _survey_page(
     )
     page_key = _form_key(compound, survey, items) if blank else None
     if page_key is not None:
-        rendered_forms().checked(_open_link(compound.code), page_key)
+        if since is not None:
+            rendered_forms().checked(_open_link(compound.code), page_key, since)
         page = rendered_forms().fill(page_key, generate_csrf(), new_submission_token(compound.code))
         if page is not None:
             return _form_response(page, status)

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import compress, repeat
 from typing import Any
 
 import numpy as np
@@ -62,14 +62,15 @@ Ints = NDArray[np.int64]
 Votes = list[dict[str, Any]]
 
 
-def current_surveys() -> Any:
-    """Return a subquery of every compound's current needs survey id (as `current_survey`)."""
-    return (
-        select(func.max(Survey.id))
-        .where(Survey.phase == SurveyPhase.NEEDS, Survey.status != SurveyStatus.DRAFT)
-        .group_by(col(Survey.compound_id))
-        .scalar_subquery()
+def current_surveys(compound_ids: Collection[int] | None = None) -> Any:
+    """Return a subquery of every compound's current needs survey id (as `current_survey`),
+    or of those compounds' only."""
+    query = select(func.max(Survey.id)).where(
+        Survey.phase == SurveyPhase.NEEDS, Survey.status != SurveyStatus.DRAFT
     )
+    if compound_ids is not None:
+        query = query.where(col(Survey.compound_id).in_(list(compound_ids)))
+    return query.group_by(col(Survey.compound_id)).scalar_subquery()
 
 
 @contextmanager
@@ -121,7 +122,8 @@ def city_meetings(session: Session) -> dict[int, list[tuple[str, str, Votes]]]:
 def meetings_input(
     meetings: list[tuple[str, str, Votes]], offered: set[str]
 ) -> list[dict[str, Any]]:
-    """Return the tally's `meetings` as `meetings_input` does: hands on offered items."""
+    """Return the tally's `meetings` of a compound: closed and published meetings' hands
+    on the items its survey offers, meetings with none left out."""
     result = []
     for code, day, hands in meetings:
         votes = [vote for vote in hands if vote["item"] in offered]
@@ -130,14 +132,16 @@ def meetings_input(
     return result
 
 
-def city_arrays(session: Session) -> list[tuple[engine.BallotArrays, bool]]:
-    """Read the current needs surveys of the city as ballot arrays.
+def city_arrays(
+    session: Session, compound_ids: Collection[int] | None = None
+) -> list[tuple[engine.BallotArrays, bool]]:
+    """Read the current needs surveys of the city (or of these compounds) as ballot arrays.
 
     One `engine.BallotArrays` per item list and counting rule, each paired with
     whether only verified ballots count (a survey by household codes only);
     compounds follow their codes' order within each.
     """
-    current = current_surveys()
+    current = current_surveys(compound_ids)
     connection = session.connection()
     surveys = connection.execute(
         sa.select(
@@ -184,6 +188,10 @@ def city_arrays(session: Session) -> list[tuple[engine.BallotArrays, bool]]:
     if not parts:
         return []
     keys = list(parts)
+    if connection.dialect.name == "postgresql":
+        # The joined columns of one statement must list its rows in the same order:
+        # one aggregation pass, never parallel workers' partial strings combined.
+        connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
     ballots = _ballot_columns(connection, current, part_of)
     approvals = _approval_columns(connection, current, ballots, [ids for ids, _ in keys])
     names = _household_names(session)
@@ -365,6 +373,14 @@ def _approval_columns(
     item_lists: list[tuple[str, ...]],
 ) -> _ApprovalColumns:
     ballot_ids, items, ranks = _approvals(connection, current)
+    # The approvals are read by a statement after the ballots': a ballot stored or
+    # replaced in between is not among those read, and its approvals are left out.
+    in_range = ballot_ids < ballots.row_of_id.size
+    known = np.zeros(ballot_ids.size, dtype=bool)
+    known[in_range] = ballots.row_of_id[ballot_ids[in_range]] >= 0
+    if not known.all():
+        ballot_ids, ranks = ballot_ids[known], ranks[known]
+        items = list(compress(items, known))
     n = ballot_ids.size
     # Every offered item by its id's order (priorities of equal rank go by id, as in
     # ballot_entry); any other item is the last code, offered nowhere.

@@ -11,6 +11,7 @@ engine counts them together (`tally_many`). The menus equal `compound_menu`'s.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -167,7 +168,9 @@ def city_menus(session: Session, *, method: str = "approval") -> dict[str, dict[
         return city_tally(session, method=method).all_menus()
 
 
-def city_tally(session: Session, *, method: str = "approval") -> engine.CityMenus:
+def city_tally(
+    session: Session, *, method: str = "approval", compound_ids: Collection[int] | None = None
+) -> engine.CityMenus:
     """Return every compound's menu as arrays, read from the database as columns of numbers.
 
     The result maps each compound with a current needs survey (by code) to the
@@ -177,12 +180,14 @@ def city_tally(session: Session, *, method: str = "approval") -> engine.CityMenu
     arrays (`engine.tally_arrays`), which checks them as it checks documents.
     """
     with collector_paused():
-        return _city_tally(session, method)
+        return _city_tally(session, method, compound_ids)
 
 
-def _city_tally(session: Session, method: str) -> engine.CityMenus:
+def _city_tally(
+    session: Session, method: str, compound_ids: Collection[int] | None
+) -> engine.CityMenus:
     parts = [
         engine.tally_arrays(arrays, method=method, verified_only=verified_only)
-        for arrays, verified_only in city_arrays(session)
+        for arrays, verified_only in city_arrays(session, compound_ids)
     ]
     return engine.CityMenus(parts, codes=sorted(code for part in parts for code in part.codes))

@@ -36,6 +36,7 @@ from consult.models import (
     SurveyMode,
     Unit,
 )
+from consult.models._base import row_id
 from consult.services.accounts import visible_compounds
 from consult.services.city_tally import city_tally, current_surveys
 from consult.services.export_files import (
@@ -195,7 +196,8 @@ def _menus(session: Session, compounds: list[Compound]) -> Iterator[tuple[Compou
         if survey is not None:
             yield compounds[0], compound_menu(session, compounds[0], survey)
         return
-    city = city_tally(session)
+    # Only the compounds asked for are read and checked: a fault elsewhere is not theirs.
+    city = city_tally(session, compound_ids=[row_id(c.id) for c in compounds])
     for compound in compounds:
         if compound.code in city:
             yield compound, city[compound.code]

@@ -14,7 +14,6 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -341,35 +340,6 @@ def action_plan(session: Session, compound: Compound, today: date) -> list[Plann
         )
     )
     return plan
-
-
-def meetings_input(session: Session, compound: Compound, offered: set[str]) -> list[dict[str, Any]]:
-    """Return the compound's counted hands on catalogue items, as the tally's `meetings`."""
-    meetings = session.exec(
-        select(Meeting)
-        .where(
-            Meeting.compound_id == compound.id,
-            col(Meeting.status).in_([MeetingStatus.CLOSED, MeetingStatus.PUBLISHED]),
-        )
-        .order_by(col(Meeting.starts_at))
-    ).all()
-    result = []
-    for meeting in meetings:
-        votes = [
-            {
-                "item": entry.item_id,
-                "for": entry.hands_for or 0,
-                "against": entry.hands_against or 0,
-                "abstain": entry.hands_abstain or 0,
-            }
-            for entry in agenda(session, meeting)
-            if entry.item_id in offered and entry.hands_for is not None
-        ]
-        if votes:
-            result.append(
-                {"id": meeting.code, "date": meeting.starts_at.date().isoformat(), "votes": votes}
-            )
-    return result
 
 
 def compound_meetings(session: Session, compound: Compound) -> list[Meeting]:

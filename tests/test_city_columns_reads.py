@@ -1,0 +1,68 @@
+"""Reading the city as columns: what another request commits meanwhile, and scopes."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+from sqlmodel import Session
+
+from consult.services import city_columns
+from consult.services.ballots import Answers, submit_ballot
+from consult.services.city_tally import city_tally
+from tests.factories import create_compound, open_survey
+
+
+@pytest.fixture
+def city(session: Session) -> list[int]:
+    """Two compounds with a survey and three ballots each; their ids."""
+    ids = []
+    for code in ("east", "west"):
+        compound, households = create_compound(session, code=code, name=f"{code}小区")
+        survey = open_survey(session, compound)
+        for household, items in zip(
+            households[:3],
+            (["gas_pipeline"], ["gas_pipeline", "fire_safety"], ["fire_safety"]),
+            strict=True,
+        ):
+            submit_ballot(
+                session,
+                survey=survey,
+                household=household,
+                answers=Answers(approve=items, priorities=items[:1]),
+                submission_key=uuid.uuid4().hex,
+            )
+        session.commit()
+        ids.append(int(compound.id or 0))
+    return ids
+
+
+def test_approvals_of_ballots_stored_after_the_ballots_were_read_are_left_out(
+    session: Session, city: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The approvals are read by a later statement: a ballot stored or replaced in between
+    (an id past those read, or one between them no longer current) counts for nobody."""
+    expected = city_tally(session).all_menus()
+    read = city_columns._approvals
+
+    def with_later_ballots(connection, current):  # type: ignore[no-untyped-def]
+        ballots, items, ranks = read(connection, current)
+        later = np.array([0, int(ballots.max()) + 1, int(ballots.max()) + 500])
+        unranked = np.full(3, city_columns.UNRANKED)
+        return (
+            np.concatenate([ballots, later]),
+            [*items, "gas_pipeline", "fire_safety", "gas_pipeline"],
+            np.concatenate([ranks, unranked]),
+        )
+
+    monkeypatch.setattr(city_columns, "_approvals", with_later_ballots)
+    assert city_tally(session).all_menus() == expected
+
+
+def test_a_tally_of_some_compounds_reads_only_theirs(session: Session, city: list[int]) -> None:
+    whole = city_tally(session)
+    assert sorted(whole) == ["east", "west"]
+    west = city_tally(session, compound_ids=[city[1]])
+    assert list(west) == ["west"]
+    assert west["west"] == whole["west"]

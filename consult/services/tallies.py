@@ -74,7 +74,9 @@ class json_pairs(FunctionElement[str]):  # noqa: N801 (an SQL function's name)
 @compiles(json_pairs)
 def _json_pairs(element: json_pairs, compiler: SQLCompiler, **kw: Any) -> str:
     item, rank = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"CAST(json_agg(json_build_array({item}, {rank})) AS TEXT)"
+    # In one order, so that the same approvals always read as the same text (the key
+    # of the kept menu section).
+    return f"CAST(json_agg(json_build_array({item}, {rank}) ORDER BY {item}) AS TEXT)"
 
 
 @compiles(json_pairs, "sqlite")

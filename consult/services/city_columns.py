@@ -17,10 +17,8 @@ counted at closed or published meetings on offered items.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from itertools import compress, repeat
 from typing import Any
@@ -71,22 +69,6 @@ def current_surveys(compound_ids: Collection[int] | None = None) -> Any:
     if compound_ids is not None:
         query = query.where(col(Survey.compound_id).in_(list(compound_ids)))
     return query.group_by(col(Survey.compound_id)).scalar_subquery()
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the rows and documents pile up.
-
-    Hundreds of thousands of fresh tuples, lists and dicts with no cycles: passes
-    triggered by their allocation free nothing and cost more than the reading.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def city_meetings(session: Session) -> dict[int, list[tuple[str, str, Votes]]]:

@@ -36,11 +36,11 @@ from consult.services.city_columns import (
     COUNTED_MEETINGS,
     city_arrays,
     city_meetings,
-    collector_paused,
     current_surveys,
     meetings_input,
 )
 from consult.services.tallies import BALLOTS_FORMAT, ballot_entry
+from consult.tally import collector_paused
 
 __all__ = ["COUNTED_MEETINGS", "city_documents", "city_menus", "city_tally", "current_surveys"]
 

@@ -38,9 +38,9 @@ from consult.models import (
     SurveyStatus,
 )
 from consult.models._base import row_id
-from consult.services.city_columns import collector_paused
 from consult.services.city_tally import current_surveys
 from consult.services.surveys import local_today
+from consult.tally import collector_paused
 
 #: How many leading items "ranks in the top" counts for city-wide demand.
 TOP = 5

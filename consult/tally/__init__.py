@@ -23,7 +23,15 @@ from consult.tally.contract import (
     TallyInputError,
     parse_ballots,
 )
-from consult.tally.menu import METHODS, RULES, tally, tally_arrays, tally_documents, tally_many
+from consult.tally.menu import (
+    METHODS,
+    RULES,
+    collector_paused,
+    tally,
+    tally_arrays,
+    tally_documents,
+    tally_many,
+)
 from consult.tally.schulze import schulze_order, schulze_winners, strongest_paths
 from consult.tally.selection import EqualShares, select_equal_shares, select_greedy
 from consult.tally.table import render_table
@@ -44,6 +52,7 @@ __all__ = [
     "RULES",
     "TallyInputError",
     "arrays_from_documents",
+    "collector_paused",
     "parse_ballots",
     "read_arrays",
     "render_table",

@@ -24,6 +24,7 @@ __all__ = [
     "METHODS",
     "RULES",
     "Menu",
+    "collector_paused",
     "tally",
     "tally_arrays",
     "tally_documents",
@@ -32,12 +33,13 @@ __all__ = [
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building a tree of fresh objects.
 
-    A menu is hundreds of thousands of new dicts and lists with no cycles;
-    collection passes triggered by their allocation find nothing to free and,
-    for a whole city, cost about as much as the counting itself.
+    A menu (or the rows read to make one) is hundreds of thousands of new dicts,
+    lists and tuples with no cycles; collection passes triggered by their
+    allocation find nothing to free and, for a whole city, cost about as much as
+    the counting itself.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -72,7 +74,7 @@ def tally(
     Raises TallyInputError on a document that breaks the contract.
     """
     check_options(method, select, budget)
-    with _collector_paused():
+    with collector_paused():
         ballots = doc if isinstance(doc, Ballots) else parse_ballots(doc)
         columns = tally_columns(
             batch_of(ballots),
@@ -98,7 +100,7 @@ def tally_many(
     """
     check_options(method, select)
     out: list[Menu | None] = [None] * len(docs)
-    with _collector_paused():
+    with collector_paused():
         for members, part in tally_documents(
             docs, method=method, verified_only=verified_only, select=select
         ):
@@ -120,7 +122,7 @@ def tally_documents(
     `tally` of the document at its k-th position.
     """
     check_options(method, select)
-    with _collector_paused():
+    with collector_paused():
         return [
             (
                 members,
@@ -143,6 +145,6 @@ def tally_arrays(
     same ballots. Raises TallyInputError as `tally` does (see `read_arrays`).
     """
     check_options(method, select)
-    with _collector_paused():
+    with collector_paused():
         batch = read_arrays(arrays)
         return tally_columns(batch, method=method, verified_only=verified_only, select=select)

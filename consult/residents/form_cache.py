@@ -25,12 +25,11 @@ its own changes; only another worker's changes take up to that long to show.
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Hashable
-from itertools import chain
+from itertools import chain, count
 from typing import Any
 
 from sqlalchemy import event
@@ -64,7 +63,7 @@ class RenderedForms:
 
     def recent(self, link: Hashable, max_age: float) -> Hashable | None:
         """Return the key the open link was checked to have less than max_age seconds
-        ago, with no write to what it shows flushed by this process since; else None."""
+        ago, with no write to what it shows committed by this process since; else None."""
         if max_age <= 0:
             return None
         entry = self._checked.get(link)
@@ -120,7 +119,7 @@ def rendered_forms() -> RenderedForms:
 
 
 #: Counts the commits of this process that wrote something a kept page shows.
-_writes = itertools.count(1)
+_writes = count(1)
 _generation = 0
 _SHOWN = (Compound, Survey, SurveyItem, CatalogItem, Household, Building, Unit)
 _WROTE = "consult.wrote_form_data"

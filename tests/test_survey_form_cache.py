@@ -23,14 +23,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, text
 from sqlmodel import Session, select
 
-from consult.models import Ballot, CatalogItem, Compound, District
+from consult.models import Ballot, CatalogItem, Compound, District, Household
 from consult.residents import form_cache
 from consult.residents.form_cache import CSRF_MARK, KEY_MARK, RenderedForms, rendered_forms
 from consult.services import surveys
 from consult.services.imports import apply_import, plan_import
 from consult.services.sheets import HouseholdRow
 from tests.conftest import hidden_fields
-from tests.factories import create_compound, open_survey
+from tests.factories import create_compound, create_user, log_in, open_survey
 
 URL = "/c/testyard/survey"
 
@@ -256,3 +256,30 @@ def test_a_rolled_back_or_unrelated_write_leaves_checks_standing(session: Sessio
     session.rollback()
     session.commit()  # nothing left to commit: the rolled-back rename is forgotten
     assert form_cache.generation() == before
+
+
+def test_a_facilitator_moving_a_room_to_another_floor_changes_the_kept_page(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    """However the layout changes (here the household form, not an import), the kept
+    page's key changes with it: Compound.layout_version counts every such flush."""
+    compound, _survey = yard(session)
+    create_user(session, "wang", "facilitator", compounds=[compound])
+    before = page(client)
+    version = compound.layout_version
+    staff = app.test_client()
+    log_in(staff, "wang")
+    home = session.exec(select(Household).where(Household.label == "1-1-101")).one()
+    token = hidden_fields(staff.get(f"/f/c/testyard/households/{home.id}").get_data(as_text=True))
+    moved = staff.post(
+        f"/f/c/testyard/households/{home.id}",
+        data={"csrf_token": token["csrf_token"], "floor": "9", "area": ""},
+    )
+    assert moved.status_code == 303
+    after = page(client)
+    layout = re.search(r'id="layout-data">(.*?)</script>', after)
+    assert layout is not None
+    assert json.loads(layout.group(1))["1"]["1"] == ["102", "201", "202", "301", "302", "101"]
+    assert without_tokens(after) != without_tokens(before)
+    session.expire_all()
+    assert session.get(Compound, compound.id).layout_version == version + 1  # type: ignore[union-attr]

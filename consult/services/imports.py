@@ -215,9 +215,6 @@ def apply_import(session: Session, plan: ImportPlan) -> list[Compound]:
         household.floor, household.area = row.floor, row.area
         household.tenure, household.elderly = row.tenure, row.elderly
         session.add(household)
-    for compound in touched.values():
-        compound.layout_version += 1  # pages kept from the old layout are stale now
-        session.add(compound)
     session.flush()
     return list(touched.values())
 

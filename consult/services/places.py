@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, event, func, inspect
 from sqlalchemy import select as sql_select
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from consult.models import Building, Compound, District, Household, Unit
@@ -40,6 +43,43 @@ def household_count(session: Session, compound: Compound) -> int:
 _LATEST_HOUSEHOLD = sql_select(func.max(Household.id)).where(
     col(Household.compound_id) == bindparam("compound")
 )
+
+
+#: What of a household, unit or building the layout (the pickers, their order) shows.
+_LAYOUT_FIELDS: dict[type, tuple[str, ...]] = {
+    Household: ("unit_id", "room", "floor", "label"),
+    Unit: ("building_id", "number", "position"),
+    Building: ("compound_id", "number", "position"),
+}
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _count_layout_changes(session: OrmSession, _context: Any, _instances: Any) -> None:
+    """Bump `Compound.layout_version` of every compound whose layout this flush changes.
+
+    Whatever the path (an import, a building added, a household's floor corrected),
+    pages kept from the old layout are then kept under a key that is no longer asked.
+    """
+    touched: set[int] = set()
+    for row in chain(session.new, session.dirty, session.deleted):
+        fields = _LAYOUT_FIELDS.get(type(row))
+        if fields is None:
+            continue
+        if row not in session.new and row not in session.deleted:
+            state = inspect(row)
+            if not any(state.attrs[name].history.has_changes() for name in fields):
+                continue
+        if isinstance(row, Unit):
+            building = session.get(Building, row.building_id)
+            compound_id = building.compound_id if building is not None else None
+        else:
+            compound_id = row.compound_id
+        if compound_id is not None:
+            touched.add(compound_id)
+    for compound_id in touched:
+        compound = session.get(Compound, compound_id)
+        if compound is not None:
+            compound.layout_version += 1
 
 
 def layout_stamp(session: Session, compound: Compound) -> int:

@@ -155,7 +155,11 @@ def by_code(code: str) -> Page:
         )
     survey = surveys.current_survey(get_session(), compound)
     if survey is not None and survey.mode == SurveyMode.OPEN:
-        return render_template("residents/open_link_only.html", compound=compound)
+        return render_template(
+            "residents/open_link_only.html",
+            compound=compound,
+            start=url_for("residents.survey", code=compound.code),
+        )
     return _survey_page(compound, household=household, household_code=codes.normalize_code(code))
 
 

@@ -122,7 +122,11 @@ def satisfaction_page(
     if household is None and survey.mode == SurveyMode.CODES:
         return render_template("residents/codes_only.html", compound=compound), status
     if household is not None and survey.mode == SurveyMode.OPEN:
-        return render_template("residents/satisfaction_link_only.html", compound=compound), status
+        return render_template(
+            "residents/open_link_only.html",
+            compound=compound,
+            start=url_for("residents.satisfaction", code=compound.code),
+        ), status
     items = service.rated_items(session, compound)
     previous = service.answer_of(session, survey, household) if household else None
     form = SatisfactionForm(

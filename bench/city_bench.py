@@ -45,10 +45,11 @@ from consult.db import make_engine  # noqa: E402
 from consult.models import Compound  # noqa: E402
 from consult.schema import upgrade  # noqa: E402
 from consult.services.city import seed_city  # noqa: E402
-from consult.services.city_columns import city_arrays, collector_paused  # noqa: E402
+from consult.services.city_columns import city_arrays  # noqa: E402
 from consult.services.city_tally import city_documents, city_menus, city_tally  # noqa: E402
 from consult.services.surveys import current_survey  # noqa: E402
 from consult.services.tallies import compound_menu  # noqa: E402
+from consult.tally import collector_paused  # noqa: E402
 
 GOAL = 2.0
 GROUP_BY = (

@@ -15,9 +15,7 @@ names a server), then times, in one run on the same database:
   timed: reading the arrays (`city_arrays`) and the engine on them
   (`tally_arrays`);
 - the city at once with every menu built as a dict: `city_menus`, asserted equal
-  to the compound-by-compound menus (and `city_tally`'s menus to it);
-- for comparison, the earlier way: every compound's `consult.ballots/1`
-  document (`city_documents`) tallied together (`tally_many`).
+  to the compound-by-compound menus (and `city_tally`'s menus to it).
 
 Goal: the city's tally within 2x the GROUP BY. The database is ANALYZEd after
 seeding. Timings are the best of a few interleaved runs, each in a fresh session.
@@ -46,7 +44,7 @@ from consult.models import Compound  # noqa: E402
 from consult.schema import upgrade  # noqa: E402
 from consult.services.city import seed_city  # noqa: E402
 from consult.services.city_columns import city_arrays  # noqa: E402
-from consult.services.city_tally import city_documents, city_menus, city_tally  # noqa: E402
+from consult.services.city_tally import city_menus, city_tally  # noqa: E402
 from consult.services.surveys import current_survey  # noqa: E402
 from consult.services.tallies import compound_menu  # noqa: E402
 from consult.tally import collector_paused  # noqa: E402
@@ -77,17 +75,6 @@ def one_by_one(session: Session) -> dict[str, dict[str, Any]]:
         if survey is not None:
             menus[compound.code] = compound_menu(session, compound, survey)
     return menus
-
-
-def tally_documents(documents: dict[str, tuple[dict[str, Any], bool]]) -> list[Any]:
-    """Tally already-built documents (all are open surveys in the seeded city)."""
-    assert not any(only for _, only in documents.values())
-    return engine_.tally_many([document for document, _ in documents.values()])
-
-
-def documents_way(session: Session) -> list[Any]:
-    """The earlier way: every compound's document built, then all tallied together."""
-    return tally_documents(city_documents(session))
 
 
 def read_arrays(session: Session) -> list[tuple[engine_.BallotArrays, bool]]:
@@ -130,7 +117,6 @@ def run(name: str, url: str) -> list[tuple[str, float]]:
         ("arrays", city_tally),
         ("dicts", city_menus),
         ("read", read_arrays),
-        ("documents", documents_way),
     ]
     times: dict[str, float] = {}
     for _ in range(5):
@@ -149,7 +135,6 @@ def run(name: str, url: str) -> list[tuple[str, float]]:
         ("  of which reading the arrays (city_arrays)", times["read"], False),
         ("  of which the engine on them (tally_arrays)", counting, False),
         ("city tally at once, every menu a dict (city_menus)", times["dicts"], True),
-        ("earlier: 466 documents, then tally_many", times["documents"], False),
     ]
     for label, seconds, goal in lines:
         ratio = seconds / baseline

@@ -24,9 +24,9 @@ from consult.models import (
 )
 from consult.services import city_columns
 from consult.services.ballots import Answers, submit_ballot
-from consult.services.city_tally import city_documents, city_menus, city_tally
+from consult.services.city_tally import city_menus, city_tally
 from consult.services.surveys import current_survey, offer_items, offered_items
-from consult.services.tallies import ballots_document, compound_menu
+from consult.services.tallies import compound_menu
 from tests.factories import create_compound, open_survey
 
 
@@ -164,14 +164,6 @@ def test_a_small_city_every_case(session: Session) -> None:
     assert city_menus(session) == expected
     assert dict(city_tally(session)) == expected
     assert city_menus(session, method="schulze") == one_by_one(session, "schulze")
-    documents = city_documents(session)
-    for compound in session.exec(select(Compound)).all():
-        survey = current_survey(session, compound)
-        if survey is not None:
-            assert documents[compound.code] == (
-                ballots_document(session, compound, survey),
-                survey.mode == SurveyMode.CODES,
-            )
 
 
 def test_the_city_read_row_by_row_when_an_item_id_holds_the_separator(

@@ -230,6 +230,8 @@ def parse_header(
 
 
 def _parse_items(raw: object, known: tuple[object, tuple[Item, ...]] | None) -> tuple[Item, ...]:
+    if known is not None and raw is known[0]:  # the very list already checked
+        return known[1]
     if not isinstance(raw, list):
         raise _fail("items must be a list", "items")
     # Equal lists check out the same, but for a boolean cost equal to 0 or 1.
@@ -320,7 +322,7 @@ def parse_ballots(doc: object) -> Ballots:
         rank_depth=header.rank_depth,
         items=header.items,
         budget=header.budget,
-        household_ids=rows.household_ids,
+        household_ids=tuple(rows.household_ids),
         approve=rows.approve,
         position=rows.position,
         elderly=rows.elderly,

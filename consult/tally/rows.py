@@ -7,10 +7,10 @@ ballots one by one to name the first faulty ballot and field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import Any
 
 import numpy as np
@@ -25,15 +25,33 @@ _NONE = type(None)
 
 
 @dataclass(frozen=True, eq=False)
+class Pairs:
+    """A batch's approvals and priorities as index arrays, in no particular order.
+
+    Approval k is ballot row `approve_row[k]` approving item `approve_item[k]`;
+    priority k puts item `rank_item[k]` of row `rank_row[k]` at 0-based
+    position `rank_position[k]`.
+    """
+
+    approve_row: NDArray[np.intp]
+    approve_item: NDArray[np.intp]
+    rank_row: NDArray[np.intp]
+    rank_item: NDArray[np.intp]
+    rank_position: NDArray[np.intp]
+
+
+@dataclass(frozen=True, eq=False)
 class Rows:
     """The ballots of a batch of compounds, one row per ballot.
 
     Rows of compound c are `offsets[c]:offsets[c + 1]`. `building` indexes
     `building_names` (-1 = none); building codes never span two compounds.
     `household_ids` may be empty when the ballots came without labels.
+    `pairs`, when given, holds the same approvals and priorities as
+    `approve` and `position` (as read; `as_pairs` finds them otherwise).
     """
 
-    household_ids: tuple[str, ...]
+    household_ids: Sequence[str]
     approve: NDArray[np.bool_]
     position: NDArray[np.int16]
     elderly: NDArray[np.bool_]
@@ -44,6 +62,21 @@ class Rows:
     building_names: tuple[str, ...]
     building_compound: NDArray[np.int64]
     offsets: NDArray[np.int64]
+    pairs: Pairs | None = None
+
+    def as_pairs(self) -> Pairs:
+        """Return the approvals and priorities as pairs (those read, or the matrices')."""
+        if self.pairs is not None:
+            return self.pairs
+        rows, items = np.nonzero(self.approve)
+        rank_rows, rank_items = np.nonzero(self.position >= 0)
+        return Pairs(
+            approve_row=rows,
+            approve_item=items,
+            rank_row=rank_rows,
+            rank_item=rank_items,
+            rank_position=self.position[rank_rows, rank_items].astype(np.intp),
+        )
 
 
 def read_rows_many(
@@ -53,7 +86,12 @@ def read_rows_many(
     households: Sequence[int],
     codes: Sequence[str],
 ) -> Rows:
-    """Check and read the ballots of several compounds sharing one item list."""
+    """Check and read the ballots of several compounds sharing one item list.
+
+    The fast path reads and checks every ballot at once; when it finds
+    anything unusual the ballots are checked one by one (naming the first
+    faulty ballot and field) and, when none is faulty, read one by one.
+    """
     for c, raw in enumerate(raws):
         if len(raw) > households[c]:
             extra = raw[households[c]]
@@ -73,7 +111,7 @@ def read_rows_many(
             except TallyInputError as error:
                 error.compound = codes[c]
                 raise
-        raise AssertionError("fast ballot check failed but no ballot is faulty")
+        return _slow(raws, index)
     return rows
 
 
@@ -82,7 +120,7 @@ def read_rows(raw: list[Any], index: Mapping[str, int], rank_depth: int, househo
     return read_rows_many([raw], index, [rank_depth], [households], [""])
 
 
-def _types(values: Sequence[Any]) -> set[type]:
+def _types(values: Iterable[Any]) -> set[type]:
     return set(map(type, values))
 
 
@@ -90,134 +128,312 @@ _FIELDS = ("household", "approve", "rank", "building", "channel", *_FLAGS)
 _ALL_FIELDS = itemgetter(*_FIELDS)
 
 
-def _columns(ballots: list[Any]) -> list[Sequence[Any]]:
+def _columns(ballots: list[dict[str, Any]]) -> list[list[Any]]:
     """Return each field of every ballot as a column (None where absent)."""
     try:
-        # One C-level pass when every ballot spells out every field (exports do).
-        return list(zip(*map(_ALL_FIELDS, ballots), strict=True)) or [()] * len(_FIELDS)
+        # One C-level pass when every ballot spells out every field (exports do):
+        # the fields of ballot b are values[b * 8 : b * 8 + 8].
+        values = list(chain.from_iterable(map(_ALL_FIELDS, ballots)))
     except KeyError:
-        return [[b.get(key) for b in ballots] for key in _FIELDS]
+        return [list(map(methodcaller("get", key), ballots)) for key in _FIELDS]
+    return [values[k :: len(_FIELDS)] for k in range(len(_FIELDS))]
+
+
+#: Ballots read per chunk: each chunk's dicts, lists and strings stay in the
+#: processor's cache across the passes that read and check them.
+_CHUNK = 1024
+
+
+def _chunks(sizes: list[int]) -> list[tuple[int, int]]:
+    """Split compounds (by their numbers of ballots) into runs of about _CHUNK ballots."""
+    out = []
+    first = total = 0
+    for c, size in enumerate(sizes):
+        total += size
+        if total >= _CHUNK:
+            out.append((first, c + 1))
+            first, total = c + 1, 0
+    if first < len(sizes):
+        out.append((first, len(sizes)))
+    return out
+
+
+def _small_ints(function: Callable[[Any], int], values: list[Any]) -> NDArray[Any]:
+    """Return function(v) for every v as an array (bytes when all are below 256)."""
+    try:
+        return np.frombuffer(bytes(map(function, values)), dtype=np.uint8)
+    except ValueError:  # a number of 256 or more
+        return np.fromiter(map(function, values), dtype=np.intp, count=len(values))
+
+
+def _lengths(lists: list[Any]) -> NDArray[Any] | None:
+    """Return the lengths of the lists, or None when any is not a list."""
+    try:
+        return _small_ints(list.__len__, lists)
+    except TypeError:
+        return None
+
+
+class _Reader:
+    """Read the columns of the ballots, one chunk of compounds at a time, checking as it goes.
+
+    Every method returns False when something is unusual or faulty; the
+    caller then checks the ballots one by one. The descriptors `list.__len__`
+    refuses anything but a list (or a subclass).
+    """
+
+    def __init__(self, index: Mapping[str, int]) -> None:
+        self.index = index
+        self.households: list[Any] = []
+        self.lens: list[NDArray[Any]] = []
+        self.items: list[NDArray[Any]] = []
+        self.rank_lens: list[NDArray[Any]] = []
+        self.rank_items: list[NDArray[Any]] = []
+        self.flags: list[NDArray[np.bool_]] = []
+        self.channels: list[NDArray[Any]] = []
+        self.buildings: list[NDArray[Any]] = []
+        self.building_names: list[list[str | None]] = []
+
+    def numbers(self, lists: list[Any]) -> NDArray[Any] | None:
+        """Return the numbers of the items of the lists, in order; None for an unknown one."""
+        items = chain.from_iterable(lists)
+        try:
+            if len(self.index) <= 2**8:
+                return np.frombuffer(bytes(map(self.index.__getitem__, items)), dtype=np.uint8)
+            return np.fromiter(map(self.index.__getitem__, items), dtype=np.intp)
+        except (KeyError, TypeError):
+            return None
+
+    def read(self, ballots: list[Any], sizes: list[int]) -> bool:
+        """Read one chunk of ballots: whole compounds of `sizes` ballots each."""
+        if ballots and _types(ballots) != {dict}:
+            return False
+        households, approves, ranks, buildings, channels, *flag_columns = _columns(ballots)
+        kinds: set[type] = set()
+        start = 0
+        for size in sizes:
+            try:
+                seen = set(households[start : start + size])
+            except TypeError:
+                return False
+            if len(seen) != size or "" in seen:  # a household twice (or equal to another)
+                return False
+            kinds.update(map(type, seen))
+            start += size
+        if not kinds <= {str}:
+            return False
+        self.households.extend(households)
+        return (
+            self.lists(approves, ranks)
+            and self.flag_columns(flag_columns)
+            and self.channel(channels)
+            and self.building(buildings)
+        )
+
+    def lists(self, approves: list[Any], ranks: list[Any]) -> bool:
+        lens = _lengths(approves)
+        items = None if lens is None else self.numbers(approves)
+        if lens is None or items is None:
+            return False
+        rank_lens = _lengths(ranks)
+        if rank_lens is None:  # None (no priorities) or not a list
+            if not _types(ranks) <= {list, _NONE}:
+                return False
+            ranks = [value or () for value in ranks]
+            rank_lens = np.fromiter(map(len, ranks), dtype=np.intp, count=len(ranks))
+        rank_items = self.numbers(ranks)
+        if rank_items is None:
+            return False
+        self.lens.append(lens)
+        self.items.append(items)
+        self.rank_lens.append(rank_lens)
+        self.rank_items.append(rank_items)
+        return True
+
+    def flag_columns(self, columns: list[list[Any]]) -> bool:
+        kinds = _types(chain.from_iterable(columns))
+        if not kinds <= {bool, _NONE}:
+            return False
+        if _NONE in kinds:
+            columns = [[value is True for value in column] for column in columns]
+        flags = np.frombuffer(bytes(chain.from_iterable(columns)), dtype=bool)
+        self.flags.append(flags.reshape(len(_FLAGS), -1))
+        return True
+
+    def channel(self, channels: list[Any]) -> bool:
+        try:
+            self.channels.append(_small_ints(_CHANNEL_CODE.__getitem__, channels))
+        except (KeyError, TypeError):
+            return False
+        return True
+
+    def building(self, buildings: list[Any]) -> bool:
+        if not _types(buildings) <= {str, _NONE}:
+            return False
+        names = list(set(buildings))
+        place = dict(zip(names, range(len(names)), strict=True))
+        self.buildings.append(_small_ints(place.__getitem__, buildings))
+        self.building_names.append(names)
+        return True
 
 
 def _fast(
     raws: Sequence[list[Any]], index: Mapping[str, int], rank_depths: Sequence[int]
 ) -> Rows | None:
-    counts = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
+    """Read and check the ballots in bulk; None when any ballot is unusual or faulty."""
+    sizes = list(map(len, raws))
     offsets = np.zeros(len(raws) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    ballots: list[Any] = raws[0] if len(raws) == 1 else list(chain.from_iterable(raws))
-    n, m = len(ballots), len(index)
-    if n and _types(ballots) != {dict}:
-        return None
-    households, approves, ranks, buildings, channels, *flag_columns = _columns(ballots)
-    if n and (_types(households) != {str} or "" in households):
-        return None
-    bounds = offsets.tolist()
-    for c in range(len(raws)):
-        if len(set(households[bounds[c] : bounds[c + 1]])) != counts[c]:
+    np.cumsum(sizes, out=offsets[1:])
+    counts = np.asarray(sizes, dtype=np.int64)
+    n, m = int(offsets[-1]), len(index)
+    reader = _Reader(index)
+    for first, last in _chunks(sizes):
+        ballots = raws[first] if last == first + 1 else list(chain.from_iterable(raws[first:last]))
+        if not reader.read(ballots, sizes[first:last]):
             return None
-    approve = _matrix(approves, index, n, m)
-    if approve is None:
+    pairs = _pairs(reader, counts, rank_depths, n, m)
+    if pairs is None:
         return None
-    position = _read_ranks(ranks, index, approve, counts, rank_depths)
-    if position is None:
-        return None
-    flags: list[NDArray[np.bool_]] = []
-    for values in flag_columns:
-        kinds = _types(values)
-        if not kinds <= {bool, _NONE}:
-            return None
-        if _NONE in kinds:
-            values = [v is True for v in values]
-        flags.append(np.fromiter(values, dtype=bool, count=n))
-    try:
-        channel = np.fromiter(map(_CHANNEL_CODE.__getitem__, channels), dtype=np.int8, count=n)
-    except (KeyError, TypeError):
-        return None
-    if not _types(buildings) <= {str, _NONE}:
-        return None
-    building, names, owner = _building_codes(buildings, counts)
+    approve, position, read = pairs
+    flags = _joined(reader.flags, axis=1, empty=np.zeros((len(_FLAGS), 0), dtype=bool))
+    building, names, owner = _building_codes(reader, counts)
     return Rows(
-        household_ids=tuple(households),
+        household_ids=reader.households,
+        approve=approve,
+        position=position,
+        elderly=flags[0],
+        children=flags[1],
+        verified=flags[2],
+        channel=_joined(reader.channels).astype(np.int8),
+        building=building,
+        building_names=names,
+        building_compound=owner,
+        offsets=offsets,
+        pairs=read,
+    )
+
+
+def _joined(
+    parts: list[NDArray[Any]], axis: int = 0, empty: NDArray[Any] | None = None
+) -> NDArray[Any]:
+    if not parts:
+        return np.zeros(0, dtype=np.intp) if empty is None else empty
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+
+
+def _pairs(
+    reader: _Reader, counts: NDArray[np.int64], rank_depths: Sequence[int], n: int, m: int
+) -> tuple[NDArray[np.bool_], NDArray[np.int16], Pairs] | None:
+    """Return the approvals and priorities as matrices and pairs, or None if any is faulty."""
+    lens = _joined(reader.lens).astype(np.intp)
+    items = _joined(reader.items).astype(np.intp)
+    if items.size != int(lens.sum()):  # a list whose items are not its length
+        return None
+    rows = np.repeat(np.arange(n), lens)
+    approve = np.zeros((n, m), dtype=bool)
+    approve.ravel()[rows * m + items] = True
+    if int(np.count_nonzero(approve)) != items.size:  # an item listed twice
+        return None
+    rank_lens = _joined(reader.rank_lens).astype(np.intp)
+    rank_items = _joined(reader.rank_items).astype(np.intp)
+    if rank_items.size != int(rank_lens.sum()):
+        return None
+    if (rank_lens > np.repeat(np.asarray(rank_depths, dtype=np.int64), counts)).any():
+        return None
+    rank_rows = np.repeat(np.arange(n), rank_lens)
+    rank_cells = rank_rows * m + rank_items
+    if not approve.ravel()[rank_cells].all():  # a priority not approved
+        return None
+    starts = np.cumsum(rank_lens) - rank_lens
+    rank_position = np.arange(rank_items.size) - np.repeat(starts, rank_lens)
+    position = np.full((n, m), -1, dtype=np.int16)
+    position.ravel()[rank_cells] = rank_position
+    if not (position.ravel()[rank_cells] == rank_position).all():  # a priority listed twice
+        return None
+    read = Pairs(
+        approve_row=rows,
+        approve_item=items,
+        rank_row=rank_rows,
+        rank_item=rank_items,
+        rank_position=rank_position,
+    )
+    return approve, position, read
+
+
+def _building_codes(
+    reader: _Reader, counts: NDArray[np.int64]
+) -> tuple[NDArray[np.int32], tuple[str, ...], NDArray[np.int64]]:
+    """Code buildings per compound, sorted by name within each compound (-1 = none).
+
+    Each name's place among all names, offset by its compound, sorts the
+    (compound, name) pairs; the distinct ones are numbered in that order.
+    """
+    distinct = set(chain.from_iterable(reader.building_names))
+    distinct.discard(None)
+    named = sorted(distinct)  # type: ignore[type-var]
+    width = len(named) + 1  # the last place is "no building"
+    place: dict[str | None, int] = dict(zip(named, range(len(named)), strict=True))
+    place[None] = len(named)
+    key = np.repeat(np.arange(counts.size) * width, counts)
+    if reader.buildings:
+        key += np.concatenate(
+            [
+                np.array([place[name] for name in names], dtype=np.int64)[local]
+                for names, local in zip(reader.building_names, reader.buildings, strict=True)
+            ]
+        )
+    if counts.size * width <= 4 * key.size + 1024:
+        present = np.bincount(key, minlength=counts.size * width).astype(bool)
+        distinct_keys = np.flatnonzero(present)
+        present[len(named) :: width] = False
+        number = np.cumsum(present) - 1
+        number[len(named) :: width] = -1
+        code = number[key]
+    else:
+        distinct_keys, inverse = np.unique(key, return_inverse=True)
+        given = distinct_keys % width != len(named)
+        number = np.where(given, np.cumsum(given) - 1, -1)
+        code = number[inverse.reshape(-1)]
+    kept = distinct_keys[distinct_keys % width != len(named)]
+    names = tuple(str(named[k]) for k in (kept % width).tolist())
+    return code.astype(np.int32), names, (kept // width).astype(np.int64)
+
+
+def _slow(raws: Sequence[list[Any]], index: Mapping[str, int]) -> Rows:
+    """Read checked ballots one by one (for those the fast path leaves, e.g. dict subclasses)."""
+    ballots = list(chain.from_iterable(raws))
+    n, m = len(ballots), len(index)
+    approve = np.zeros((n, m), dtype=bool)
+    position = np.full((n, m), -1, dtype=np.int16)
+    flags = np.zeros((len(_FLAGS), n), dtype=bool)
+    channel = np.zeros(n, dtype=np.int8)
+    for b, ballot in enumerate(ballots):
+        for item in ballot["approve"]:
+            approve[b, index[item]] = True
+        for k, item in enumerate(ballot.get("rank") or ()):
+            position[b, index[item]] = k
+        for f, key in enumerate(_FLAGS):
+            flags[f, b] = ballot.get(key) is True
+        channel[b] = _CHANNEL_CODE[ballot.get("channel")]
+    owners = [c for c, raw in enumerate(raws) for _ in raw]
+    keys = [(c, ballot.get("building")) for c, ballot in zip(owners, ballots, strict=True)]
+    named = sorted({key for key in keys if key[1] is not None})
+    lookup = {key: j for j, key in enumerate(named)}
+    offsets = np.zeros(len(raws) + 1, dtype=np.int64)
+    np.cumsum([len(raw) for raw in raws], out=offsets[1:])
+    return Rows(
+        household_ids=[ballot["household"] for ballot in ballots],
         approve=approve,
         position=position,
         elderly=flags[0],
         children=flags[1],
         verified=flags[2],
         channel=channel,
-        building=building,
-        building_names=names,
-        building_compound=owner,
+        building=np.array([lookup.get(key, -1) for key in keys], dtype=np.int32),
+        building_names=tuple(str(name) for _, name in named),
+        building_compound=np.array([c for c, _ in named], dtype=np.int64),
         offsets=offsets,
     )
-
-
-def _matrix(
-    lists: Sequence[Any], index: Mapping[str, int], n: int, m: int
-) -> NDArray[np.bool_] | None:
-    """Return the n x m matrix of ballots' approvals, or None if any list is bad."""
-    if n and _types(lists) != {list}:
-        return None
-    try:
-        flat = np.fromiter(map(index.__getitem__, chain.from_iterable(lists)), dtype=np.int64)
-    except (KeyError, TypeError):
-        return None
-    lens = np.fromiter(map(len, lists), dtype=np.int64, count=n)
-    out = np.zeros((n, m), dtype=bool)
-    out[np.repeat(np.arange(n), lens), flat] = True
-    if int(np.count_nonzero(out)) != flat.size:
-        return None
-    return out
-
-
-def _read_ranks(
-    lists: Sequence[Any],
-    index: Mapping[str, int],
-    approve: NDArray[np.bool_],
-    counts: NDArray[np.int64],
-    rank_depths: Sequence[int],
-) -> NDArray[np.int16] | None:
-    n, m = approve.shape
-    kinds = _types(lists)
-    if n and not kinds <= {list, _NONE}:
-        return None
-    if _NONE in kinds:
-        lists = [x or () for x in lists]
-    lens = np.fromiter(map(len, lists), dtype=np.int64, count=n)
-    position = np.full((n, m), -1, dtype=np.int16)
-    total = int(lens.sum())
-    if total == 0:
-        return position
-    if (lens > np.repeat(np.asarray(rank_depths, dtype=np.int64), counts)).any():
-        return None
-    try:
-        cols = np.fromiter(map(index.__getitem__, chain.from_iterable(lists)), dtype=np.int64)
-    except (KeyError, TypeError):
-        return None
-    rows = np.repeat(np.arange(n), lens)
-    if not approve[rows, cols].all():
-        return None
-    starts = np.cumsum(lens) - lens
-    position[rows, cols] = np.arange(total) - np.repeat(starts, lens)
-    if int(np.count_nonzero(position >= 0)) != total:
-        return None
-    return position
-
-
-def _building_codes(
-    buildings: Sequence[str | None], counts: NDArray[np.int64]
-) -> tuple[NDArray[np.int32], tuple[str, ...], NDArray[np.int64]]:
-    """Code buildings per compound, sorted by name within each compound (-1 = none)."""
-    owners = np.repeat(np.arange(counts.size), counts).tolist()
-    keys = list(zip(owners, buildings, strict=True))
-    distinct = set(keys)
-    named = sorted(key for key in distinct if key[1] is not None)
-    lookup: dict[tuple[int, str | None], int] = {key: j for j, key in enumerate(named)}
-    lookup.update((key, -1) for key in distinct if key[1] is None)
-    code = np.fromiter(map(lookup.__getitem__, keys), dtype=np.int32, count=len(keys))
-    names = tuple(str(name) for _, name in named)
-    owner = np.fromiter((c for c, _ in named), dtype=np.int64, count=len(named))
-    return code, names, owner
 
 
 def _diagnose(raw: list[Any], index: Mapping[str, int], rank_depth: int) -> None:

@@ -138,27 +138,40 @@ def co_approvals(approve: NDArray[np.bool_], offsets: Ints) -> Ints:
     """Return (C, m, m): ballots approving both i and j, per compound.
 
     Compound c's ballots are rows offsets[c]:offsets[c + 1] of `approve`.
+    """
+    return co_approval_counts(approve.astype(np.float32), offsets).astype(np.int64)
+
+
+def co_approval_counts(x: NDArray[np.float32], offsets: Ints) -> Floats:
+    """Return (C, m, m) co-approvals as float64 counts from the 0/1 approvals `x` (rows x items).
+
     Each compound's approvals matrix times its transpose, in pieces of rows
     summed in float64: whole counts below 2**53 stay exact.
     """
-    n, m = approve.shape
+    n, m = x.shape
     compounds = offsets.size - 1
     both = np.zeros((compounds, m, m), dtype=np.float64)
     if not n or not m:
-        return both.astype(np.int64)
-    step = max(1, _PRODUCT_CELLS // (m * m))
-    x = approve.astype(np.float32)  # products of pieces of at most `step` rows: exact
+        return both
+    step = max(1, _PRODUCT_CELLS // (m * m))  # products of pieces of at most `step` rows: exact
     piece = np.empty((m, m), dtype=np.float32)
     bounds = offsets.tolist()
     for c in range(compounds):
-        for lo in range(bounds[c], bounds[c + 1], step):
-            rows = x[lo : min(lo + step, bounds[c + 1])]
+        lo, hi = bounds[c], bounds[c + 1]
+        if hi - lo <= step:
+            if hi > lo:
+                rows = x[lo:hi]
+                np.matmul(rows.T, rows, out=piece)
+                both[c] = piece
+            continue
+        for start in range(lo, hi, step):
+            rows = x[start : min(start + step, hi)]
             np.matmul(rows.T, rows, out=piece)
             both[c] += piece
-    return both.astype(np.int64)
+    return both
 
 
-def paired_ties(both: Ints, approvals: Ints, z: Floats) -> NDArray[np.bool_]:
+def paired_ties(both: Ints | Floats, approvals: Ints, z: Floats) -> NDArray[np.bool_]:
     """Return (C, m, m): whether the ballots cannot tell items i and j apart.
 
     With b ballots approving i but not j and c the reverse, i and j are tied
@@ -168,16 +181,15 @@ def paired_ties(both: Ints, approvals: Ints, z: Floats) -> NDArray[np.bool_]:
     no ballots every pair is. `both` holds the co-approvals (co_approvals).
     """
     m = approvals.shape[1]
-    # Whole counts in the narrowest type that holds them; the floats are those of
-    # (a_i - a_j)**2 <= (a_i + a_j - 2 * both) * z**2 computed in float64 throughout.
-    kind: type[np.signedinteger[Any]] = (
-        np.int32 if int(approvals.max(initial=0)) < 2**30 else np.int64
-    )
-    a: NDArray[np.signedinteger[Any]] = approvals.astype(kind)
-    squared_gap = (a[:, :, None] - a[:, None, :]).astype(np.float64)
+    # (a_i - a_j)**2 <= (a_i + a_j - 2 * both) * z**2 in float64 throughout: exact for
+    # whole counts below 2**26, the float formula above.
+    a = approvals.astype(np.float64)
+    squared_gap = a[:, :, None] - a[:, None, :]
     squared_gap *= squared_gap
-    discordant = (a[:, :, None] + a[:, None, :]) - 2 * both.astype(kind)  # b + c
-    tied = squared_gap <= discordant * (z * z)[:, None, None]
+    discordant = a[:, :, None] + a[:, None, :]  # b + c
+    discordant -= 2.0 * np.asarray(both, dtype=np.float64)
+    discordant *= (z * z)[:, None, None]
+    tied = squared_gap <= discordant
     index = np.arange(m)
     tied[:, index, index] = False
     return np.asarray(tied)
@@ -208,20 +220,22 @@ def compute_columns(batch: Batch) -> Columns:
     households = np.fromiter((h.households for h in headers), dtype=np.int64, count=compounds)
     depth = np.fromiter((h.rank_depth for h in headers), dtype=np.int64, count=compounds)
     m = r.approve.shape[1]
+    pairs = r.as_pairs()
+    rows, cols = pairs.approve_row, pairs.approve_item
     compound_of_row = np.repeat(np.arange(compounds), n)
-    rows, cols = np.nonzero(r.approve)
-    cell = compound_of_row[rows] * m + cols  # (compound, item) of each approval
-
-    def per_item(where: NDArray[np.bool_] | None = None) -> Ints:
-        chosen = cell if where is None else cell[where[rows]]
-        return np.bincount(chosen, minlength=compounds * m).reshape(compounds, m)
-
-    approvals = per_item()
-    places = r.position[rows, cols]  # priorities are approved: among the approvals
-    ranked = places >= 0
+    # One count of (compound, item, elderly, children) gives the approvals and segments.
+    segment = compound_of_row * (m * 4) + 2 * r.elderly.astype(np.intp) + r.children
+    by_segment = np.bincount(segment[rows] + cols * 4, minlength=compounds * m * 4).reshape(
+        compounds, m, 2, 2
+    )  # [compound, item, elderly, children]
+    approvals = by_segment.sum(axis=(2, 3))
+    elderly_approvals = by_segment[:, :, 1, :].sum(axis=2)
+    children_approvals = by_segment[:, :, :, 1].sum(axis=2)
+    rank_rows = pairs.rank_row
+    depth_of_row = np.repeat(depth, n)
     borda = np.bincount(
-        cell[ranked],
-        weights=depth[compound_of_row[rows[ranked]]] - places[ranked],
+        compound_of_row[rank_rows] * m + pairs.rank_item,
+        weights=depth_of_row[rank_rows] - pairs.rank_position,
         minlength=compounds * m,
     )  # whole numbers far below 2**53: float sums stay exact
     z = finite_population_z(n, households)
@@ -230,11 +244,14 @@ def compute_columns(batch: Batch) -> Columns:
     silent = (households - n)[:, None]
     slots = len(CHANNELS) + 1
     channels = np.bincount(compound_of_row * slots + r.channel, minlength=compounds * slots)
-    codes = r.building[rows]
-    given = codes >= 0
-    building_approvals = np.bincount(
-        codes[given].astype(np.int64) * m + cols[given], minlength=len(r.building_names) * m
-    ).reshape(len(r.building_names), m)
+    buildings = len(r.building_names)
+    # Rows without a building count in an extra last building, dropped.
+    building_base = np.where(r.building >= 0, r.building, buildings).astype(np.intp) * m
+    building_approvals = np.bincount(building_base[rows] + cols, minlength=(buildings + 1) * m)[
+        : buildings * m
+    ].reshape(buildings, m)
+    x = np.zeros((r.approve.shape[0], m), dtype=np.float32)
+    x.ravel()[rows * m + cols] = 1.0
     return Columns(
         responses=n,
         households=households,
@@ -246,10 +263,10 @@ def compute_columns(batch: Batch) -> Columns:
         bound_low=np.where(households[:, None] > 0, approvals / scale, 0.0),
         bound_high=np.where(households[:, None] > 0, (approvals + silent) / scale, 1.0),
         z=z,
-        tied=paired_ties(co_approvals(r.approve, offsets), approvals, z),
-        elderly_approvals=per_item(r.elderly),
+        tied=paired_ties(co_approval_counts(x, offsets), approvals, z),
+        elderly_approvals=elderly_approvals,
         elderly_ballots=np.bincount(compound_of_row[r.elderly], minlength=compounds),
-        children_approvals=per_item(r.children),
+        children_approvals=children_approvals,
         children_ballots=np.bincount(compound_of_row[r.children], minlength=compounds),
         channels=channels.reshape(compounds, slots).astype(np.int64),
         building_approvals=building_approvals.astype(np.int64),
@@ -270,8 +287,12 @@ def read_batches(docs: Sequence[object]) -> list[tuple[list[int], Batch]]:
         if isinstance(doc, Mapping):
             known = (doc.get("items"), header.items)
     groups: dict[tuple[str, ...], list[int]] = {}
+    ids_of: dict[int, tuple[str, ...]] = {}  # item lists are shared: their ids found once
     for k, (header, _) in enumerate(parsed):
-        groups.setdefault(tuple(item.id for item in header.items), []).append(k)
+        ids = ids_of.get(id(header.items))
+        if ids is None:
+            ids = ids_of[id(header.items)] = header.item_ids
+        groups.setdefault(ids, []).append(k)
     out: list[tuple[list[int], Batch]] = []
     for ids, members in groups.items():
         headers = tuple(parsed[k][0] for k in members)

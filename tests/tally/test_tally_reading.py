@@ -1,0 +1,294 @@
+"""The bulk reading of ballots agrees with the ballot-by-ballot one, faults and all.
+
+`read_rows_many` reads every ballot of a batch with C-level passes (`_fast`)
+and, when anything looks wrong, checks the ballots one by one (`_diagnose`,
+which raises the precise error) and reads them one by one (`_slow`). These
+tests hold the fast path to the slow one: equal rows for valid ballots, and no
+faulty ballot let through.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consult.tally import TallyInputError, tally_many
+from consult.tally import rows as reading
+from tests.tally.test_tally_properties import documents
+
+SETTINGS = settings(max_examples=80, deadline=None)
+
+
+def batch(docs: list[dict[str, Any]]) -> tuple[list[list[Any]], dict[str, int], list[int]]:
+    """Return the raw ballots, the item index and the rank depths of documents."""
+    ids = [item["id"] for item in docs[0]["items"]]
+    index = {item: k for k, item in enumerate(ids)}
+    return [doc["ballots"] for doc in docs], index, [doc["rank_depth"] for doc in docs]
+
+
+@contextmanager
+def chunks_of(size: int) -> Iterator[None]:
+    """Read ballots in chunks of about `size` (to try many chunks on few ballots)."""
+    kept = reading._CHUNK
+    reading._CHUNK = size
+    try:
+        yield
+    finally:
+        reading._CHUNK = kept
+
+
+def same_rows(a: reading.Rows, b: reading.Rows) -> None:
+    assert list(a.household_ids) == list(b.household_ids)
+    for name in (
+        "approve",
+        "position",
+        "elderly",
+        "children",
+        "verified",
+        "channel",
+        "building",
+        "building_compound",
+        "offsets",
+    ):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and x.shape == y.shape and (x == y).all(), name
+    assert a.building_names == b.building_names
+
+
+def same_pairs(rows: reading.Rows) -> None:
+    """The pairs read hold exactly the approvals and priorities of the matrices."""
+    assert rows.pairs is not None
+    found = reading.Rows(**{**rows.__dict__, "pairs": None}).as_pairs()
+    for read, seen in (
+        (
+            (rows.pairs.approve_row, rows.pairs.approve_item),
+            (found.approve_row, found.approve_item),
+        ),
+        (
+            (rows.pairs.rank_row, rows.pairs.rank_item, rows.pairs.rank_position),
+            (found.rank_row, found.rank_item, found.rank_position),
+        ),
+    ):
+        assert sorted(zip(*(x.tolist() for x in read), strict=True)) == sorted(
+            zip(*(x.tolist() for x in seen), strict=True)
+        )
+
+
+def city(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give documents the first one's items, dropping approvals of items it lacks."""
+    out = []
+    for c, doc in enumerate(docs):
+        doc = copy.deepcopy(doc)
+        doc["compound"]["code"] = f"c{c}"
+        doc["items"] = copy.deepcopy(docs[0]["items"])
+        known = {item["id"] for item in doc["items"]}
+        for ballot in doc["ballots"]:
+            for key in ("approve", "rank"):
+                ballot[key] = [i for i in ballot.get(key) or () if i in known]
+        doc["meetings"] = []
+        out.append(doc)
+    return out
+
+
+@SETTINGS
+@given(docs=st.lists(documents(max_ballots=9), min_size=1, max_size=5), chunk=st.integers(1, 12))
+def test_the_bulk_reading_equals_the_ballot_by_ballot_one(docs, chunk):
+    docs = city(docs)
+    raws, index, depths = batch(docs)
+    with chunks_of(chunk):
+        fast = reading._fast(raws, index, depths)
+    assert fast is not None
+    same_rows(fast, reading._slow(raws, index))
+    same_pairs(fast)
+
+
+@SETTINGS
+@given(doc=documents(max_ballots=9), data=st.data())
+def test_optional_fields_left_out_or_null_read_alike(doc, data):
+    raws, index, depths = batch([doc])
+    for ballot in raws[0]:
+        for key in ("rank", "building", "channel", "elderly", "children", "verified"):
+            how = data.draw(st.sampled_from(["keep", "drop", "null"]))
+            if how == "drop":
+                ballot.pop(key, None)
+            elif how == "null":
+                ballot[key] = None
+    fast = reading._fast(raws, index, depths)
+    assert fast is not None
+    same_rows(fast, reading._slow(raws, index))
+
+
+class Ballot(dict):  # type: ignore[type-arg]
+    """A dict subclass: valid, read by the slow path."""
+
+
+class Items(list):  # type: ignore[type-arg]
+    """A list subclass: valid, read by the slow path."""
+
+
+def test_subclasses_of_dict_and_list_are_read_one_by_one(make_doc):
+    plain = make_doc([{"household": "h1", "approve": ["a", "b"], "rank": ["b"]}])
+    odd = make_doc([Ballot(household="h1", approve=Items(["a", "b"]), rank=Items(["b"]))])
+    assert tally_many([odd]) == tally_many([plain])
+
+
+#: Faults, each a change to one ballot, and the field the error must name.
+FAULTS: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
+    ("unknown item", lambda b: b["approve"].append("zz"), "approve"),
+    ("item twice", lambda b: b["approve"].append(b["approve"][0]), "approve"),
+    ("approve a string", lambda b: b.update(approve="i0"), "approve"),
+    ("approve a tuple", lambda b: b.update(approve=tuple(b["approve"])), "approve"),
+    ("approve missing", lambda b: b.pop("approve"), "approve"),
+    ("approve null", lambda b: b.update(approve=None), "approve"),
+    ("item a number", lambda b: b["approve"].append(1), "approve"),
+    ("item a list", lambda b: b["approve"].append(["i0"]), "approve"),
+    ("item null", lambda b: b["approve"].append(None), "approve"),
+    ("rank unknown", lambda b: b.update(rank=["zz"]), "rank"),
+    ("rank not approved", lambda b: b.update(approve=["i1"], rank=["i0"]), "rank"),
+    ("rank twice", lambda b: b.update(approve=["i0"], rank=["i0", "i0"]), "rank"),
+    ("rank too long", lambda b: b.update(approve=["i0", "i1"], rank=["i0", "i1"]), "rank"),
+    ("rank a string", lambda b: b.update(rank="i0"), "rank"),
+    ("rank a tuple", lambda b: b.update(rank=()), "rank"),
+    ("rank item a list", lambda b: b.update(rank=[["i0"]]), "rank"),
+    ("elderly a number", lambda b: b.update(elderly=1), "elderly"),
+    ("children zero", lambda b: b.update(children=0), "children"),
+    ("verified a string", lambda b: b.update(verified="yes"), "verified"),
+    ("channel unknown", lambda b: b.update(channel="email"), "channel"),
+    ("channel a list", lambda b: b.update(channel=["qr"]), "channel"),
+    ("channel a number", lambda b: b.update(channel=0), "channel"),
+    ("building a number", lambda b: b.update(building=3), "building"),
+    ("building a list", lambda b: b.update(building=["3"]), "building"),
+    ("household empty", lambda b: b.update(household=""), "household"),
+    ("household a number", lambda b: b.update(household=7), "household"),
+    ("household a list", lambda b: b.update(household=["h"]), "household"),
+    ("household missing", lambda b: b.pop("household"), "household"),
+]
+
+
+def valid_city(size: int) -> list[dict[str, Any]]:
+    """Return three compounds of `size` valid ballots each, every field given."""
+    items = [{"id": f"i{k}", "category": "basic", "cost": 10} for k in range(4)]
+    docs = []
+    for c in range(3):
+        ballots = [
+            {
+                "household": f"h{k}",
+                "approve": ["i0", "i1", "i2"][: 1 + k % 3],
+                "rank": ["i0"] if k % 2 else [],
+                "building": str(k % 2),
+                "channel": "qr",
+                "elderly": k % 3 == 0,
+                "children": False,
+                "verified": True,
+            }
+            for k in range(size)
+        ]
+        docs.append(
+            {
+                "format": "consult.ballots/1",
+                "compound": {"code": f"c{c}", "name": "", "households": size + 1},
+                "rank_depth": 1,
+                "items": items,
+                "ballots": ballots,
+            }
+        )
+    return docs
+
+
+def exact_error(docs: list[dict[str, Any]]) -> TallyInputError:
+    """Return the error the ballot-by-ballot check raises for the first faulty compound."""
+    raws, index, depths = batch(docs)
+    for doc, raw, depth in zip(docs, raws, depths, strict=True):
+        try:
+            reading._diagnose(raw, index, depth)
+        except TallyInputError as error:
+            error.compound = doc["compound"]["code"]
+            return error
+    raise AssertionError("no ballot is faulty")
+
+
+@pytest.mark.parametrize(("fault", "change", "field"), FAULTS, ids=[f[0] for f in FAULTS])
+@given(where=st.tuples(st.integers(0, 2), st.integers(0, 5)), chunk=st.integers(1, 20))
+@settings(max_examples=15, deadline=None)
+def test_every_fault_is_caught_by_the_bulk_reading_and_named_exactly(
+    fault, change, field, where, chunk
+):
+    docs = valid_city(6)
+    c, k = where
+    change(docs[c]["ballots"][k])
+    raws, index, depths = batch(docs)
+    expected = exact_error(docs)
+    assert expected.field == field
+    with chunks_of(chunk), pytest.raises(TallyInputError) as caught:
+        assert reading._fast(raws, index, depths) is None, fault
+        tally_many(docs)
+    error = caught.value
+    assert (str(error), error.field, error.household, error.compound) == (
+        str(expected),
+        expected.field,
+        expected.household,
+        expected.compound,
+    )
+
+
+def test_a_household_twice_in_one_compound_but_not_across_compounds():
+    docs = valid_city(4)
+    for chunk in (1, 5, 100):
+        with chunks_of(chunk):
+            check_twice(docs)
+
+
+def check_twice(docs: list[dict[str, Any]]) -> None:
+    raws, index, depths = batch(docs)
+    assert reading._fast(raws, index, depths) is not None  # h0..h3 in every compound
+    twice = copy.deepcopy(docs)
+    twice[1]["ballots"][3]["household"] = "h0"
+    raws, index, depths = batch(twice)
+    assert reading._fast(raws, index, depths) is None
+    with pytest.raises(TallyInputError, match="already voted") as caught:
+        tally_many(twice)
+    assert (caught.value.compound, caught.value.household) == ("c1", "h0")
+
+
+def test_a_ballot_that_is_not_an_object_is_caught():
+    docs = valid_city(3)
+    docs[2]["ballots"][1] = ["i0"]
+    raws, index, depths = batch(docs)
+    assert reading._fast(raws, index, depths) is None
+    with pytest.raises(TallyInputError) as caught:
+        tally_many(docs)
+    assert (caught.value.field, caught.value.compound) == ("ballots[1]", "c2")
+
+
+def test_many_items_and_buildings_read_alike():
+    """Item numbers and building places of 256 or more leave the one-byte path."""
+    items = [{"id": f"i{k}", "category": "basic"} for k in range(300)]
+    ballots = [
+        {
+            "household": f"h{k}",
+            "approve": [f"i{k}", f"i{299 - k}"] if k != 299 - k else [f"i{k}"],
+            "rank": [f"i{299 - k}"],
+            "building": f"b{k}",
+        }
+        for k in range(300)
+    ]
+    doc = {
+        "format": "consult.ballots/1",
+        "compound": {"code": "big", "households": 300},
+        "rank_depth": 1,
+        "items": items,
+        "ballots": ballots,
+    }
+    raws, index, depths = batch([doc])
+    fast = reading._fast(raws, index, depths)
+    assert fast is not None
+    same_rows(fast, reading._slow(raws, index))
+    same_pairs(fast)
+    assert np.array_equal(fast.building, np.argsort([f"b{k}" for k in range(300)]).argsort())

@@ -139,30 +139,35 @@ def co_approvals(approve: NDArray[np.bool_], offsets: Ints) -> Ints:
 
     Compound c's ballots are rows offsets[c]:offsets[c + 1] of `approve`.
     """
-    return co_approval_counts(approve.astype(np.float32), offsets).astype(np.int64)
+    return co_approval_counts(approve, offsets).astype(np.int64)
 
 
-def co_approval_counts(x: NDArray[np.float32], offsets: Ints) -> Floats:
-    """Return (C, m, m) co-approvals as float64 counts from the 0/1 approvals `x` (rows x items).
+#: Whole numbers up to this are exact in float32 (sums of co-approvals, squared gaps).
+_EXACT32 = 2**24
 
-    Each compound's approvals matrix times its transpose, in pieces of rows
-    summed in float64: whole counts below 2**53 stay exact.
+
+def co_approval_counts(approve: NDArray[np.bool_], offsets: Ints) -> NDArray[np.floating[Any]]:
+    """Return (C, m, m) co-approvals as whole-number floats.
+
+    Each compound's approvals matrix times its transpose, in pieces of rows,
+    summed in float32 when no compound has 2**24 ballots (exact), else float64.
     """
-    n, m = x.shape
+    n, m = approve.shape
     compounds = offsets.size - 1
-    both = np.zeros((compounds, m, m), dtype=np.float64)
+    sizes = np.diff(offsets)
+    wide = bool(sizes.size) and int(sizes.max()) >= _EXACT32
+    both = np.zeros((compounds, m, m), dtype=np.float64 if wide else np.float32)
     if not n or not m:
         return both
+    x = approve.astype(np.float32)
     step = max(1, _PRODUCT_CELLS // (m * m))  # products of pieces of at most `step` rows: exact
     piece = np.empty((m, m), dtype=np.float32)
     bounds = offsets.tolist()
     for c in range(compounds):
         lo, hi = bounds[c], bounds[c + 1]
-        if hi - lo <= step:
-            if hi > lo:
-                rows = x[lo:hi]
-                np.matmul(rows.T, rows, out=piece)
-                both[c] = piece
+        if lo < hi <= lo + step and not wide:  # one piece, straight into its place
+            rows = x[lo:hi]
+            np.matmul(rows.T, rows, out=both[c])
             continue
         for start in range(lo, hi, step):
             rows = x[start : min(start + step, hi)]
@@ -171,7 +176,7 @@ def co_approval_counts(x: NDArray[np.float32], offsets: Ints) -> Floats:
     return both
 
 
-def paired_ties(both: Ints | Floats, approvals: Ints, z: Floats) -> NDArray[np.bool_]:
+def paired_ties(both: NDArray[np.number[Any]], approvals: Ints, z: Floats) -> NDArray[np.bool_]:
     """Return (C, m, m): whether the ballots cannot tell items i and j apart.
 
     With b ballots approving i but not j and c the reverse, i and j are tied
@@ -181,15 +186,20 @@ def paired_ties(both: Ints | Floats, approvals: Ints, z: Floats) -> NDArray[np.b
     no ballots every pair is. `both` holds the co-approvals (co_approvals).
     """
     m = approvals.shape[1]
-    # (a_i - a_j)**2 <= (a_i + a_j - 2 * both) * z**2 in float64 throughout: exact for
-    # whole counts below 2**26, the float formula above.
-    a = approvals.astype(np.float64)
+    # (a_i - a_j)**2 <= (a_i + a_j - 2 * both) * z**2, the product in float64. The whole
+    # numbers on either side are exact in float32 while the gap is below 2**12 and
+    # b + c below 2**24; past that, everything in float64 (exact below 2**26).
+    small = int(approvals.max(initial=0)) < 2**11
+    kind = np.float32 if small else np.float64
+    a = approvals.astype(kind)
     squared_gap = a[:, :, None] - a[:, None, :]
     squared_gap *= squared_gap
     discordant = a[:, :, None] + a[:, None, :]  # b + c
-    discordant -= 2.0 * np.asarray(both, dtype=np.float64)
-    discordant *= (z * z)[:, None, None]
-    tied = squared_gap <= discordant
+    counted = np.asarray(both, dtype=kind)
+    discordant -= counted
+    discordant -= counted
+    allowed = np.multiply(discordant, (z * z)[:, None, None], dtype=np.float64)
+    tied = np.less_equal(squared_gap, allowed)
     index = np.arange(m)
     tied[:, index, index] = False
     return np.asarray(tied)
@@ -250,8 +260,6 @@ def compute_columns(batch: Batch) -> Columns:
     building_approvals = np.bincount(building_base[rows] + cols, minlength=(buildings + 1) * m)[
         : buildings * m
     ].reshape(buildings, m)
-    x = np.zeros((r.approve.shape[0], m), dtype=np.float32)
-    x.ravel()[rows * m + cols] = 1.0
     return Columns(
         responses=n,
         households=households,
@@ -263,7 +271,7 @@ def compute_columns(batch: Batch) -> Columns:
         bound_low=np.where(households[:, None] > 0, approvals / scale, 0.0),
         bound_high=np.where(households[:, None] > 0, (approvals + silent) / scale, 1.0),
         z=z,
-        tied=paired_ties(co_approval_counts(x, offsets), approvals, z),
+        tied=paired_ties(co_approval_counts(r.approve, offsets), approvals, z),
         elderly_approvals=elderly_approvals,
         elderly_ballots=np.bincount(compound_of_row[r.elderly], minlength=compounds),
         children_approvals=children_approvals,

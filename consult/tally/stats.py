@@ -190,12 +190,12 @@ def paired_ties(both: NDArray[np.number[Any]], approvals: Ints, z: Floats) -> ND
     # numbers on either side are exact in float32 while the gap is below 2**12 and
     # b + c below 2**24; past that, everything in float64 (exact below 2**26).
     small = int(approvals.max(initial=0)) < 2**11
-    kind = np.float32 if small else np.float64
-    a = approvals.astype(kind)
+    kind: type[np.floating[Any]] = np.float32 if small else np.float64
+    a: NDArray[np.floating[Any]] = approvals.astype(kind)
     squared_gap = a[:, :, None] - a[:, None, :]
     squared_gap *= squared_gap
     discordant = a[:, :, None] + a[:, None, :]  # b + c
-    counted = np.asarray(both, dtype=kind)
+    counted: NDArray[np.floating[Any]] = np.asarray(both, dtype=kind)
     discordant -= counted
     discordant -= counted
     allowed = np.multiply(discordant, (z * z)[:, None, None], dtype=np.float64)

@@ -116,6 +116,8 @@ def tally_columns(
     cols = compute_columns(batch)
     orders = _orders(batch, cols, method)
     greedy = _greedy(batch, orders, budget)
+    pairs = batch.rows.pairs
+    approvals = None if pairs is None else (pairs.approve_row, pairs.approve_item)
     return MenuColumns(
         batch=batch,
         columns=cols,
@@ -128,7 +130,7 @@ def tally_columns(
         greedy_share=(
             None
             if greedy is None
-            else satisfied_shares(batch.rows.approve, batch.rows.offsets, greedy)
+            else satisfied_shares(batch.rows.approve, batch.rows.offsets, greedy, approvals)
         ),
     )
 
@@ -144,16 +146,15 @@ def _greedy(
     headers = batch.headers
     if not headers or all(h.budget is None for h in headers) and budget is None:
         return None
-    rows: dict[int, list[float]] = {}
-    costs = np.empty(orders.shape, dtype=np.float64)
+    groups: dict[int, list[int]] = {}  # compounds by item list (shared lists are common)
     for c, header in enumerate(headers):
-        row = rows.get(id(header.items))
-        if row is None:
-            raw = [item.cost for item in header.items]
-            if any(isinstance(x, int) and abs(x) > _EXACT for x in raw):
-                return None
-            row = rows[id(header.items)] = [math.nan if x is None else float(x) for x in raw]
-        costs[c] = row
+        groups.setdefault(id(header.items), []).append(c)
+    costs = np.empty(orders.shape, dtype=np.float64)
+    for members in groups.values():
+        raw = [item.cost for item in headers[members[0]].items]
+        if any(isinstance(x, int) and abs(x) > _EXACT for x in raw):
+            return None
+        costs[members] = [math.nan if x is None else float(x) for x in raw]
     amounts = [h.budget if budget is None else budget for h in headers]
     if any(isinstance(x, int) and abs(x) > _EXACT for x in amounts):
         return None

@@ -161,12 +161,23 @@ def select_greedy_many(
 
 
 def satisfied_shares(
-    approve: NDArray[np.bool_], offsets: NDArray[np.int64], chosen: NDArray[np.bool_]
+    approve: NDArray[np.bool_],
+    offsets: NDArray[np.int64],
+    chosen: NDArray[np.bool_],
+    approvals: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None,
 ) -> NDArray[np.float64]:
     """Return `satisfied_share` per compound: ballots (rows offsets[c]:offsets[c + 1]) of
-    compound c approving any item chosen[c] marks (0 with no ballots)."""
+    compound c approving any item chosen[c] marks (0 with no ballots).
+
+    `approvals`, when given, holds the (row, item) pairs of `approve`, read instead of it.
+    """
     n = np.diff(offsets)
     compound = np.repeat(np.arange(n.size), n)
-    hit = (approve & chosen[compound]).any(axis=1)
+    if approvals is None:
+        hit = (approve & chosen[compound]).any(axis=1)
+    else:
+        rows, items = approvals
+        taken = chosen.reshape(-1)[compound[rows] * chosen.shape[1] + items]
+        hit = np.bincount(rows[taken], minlength=compound.size).astype(bool)
     counts = np.bincount(compound[hit], minlength=n.size).astype(np.float64)
     return np.asarray(np.divide(counts, n, out=np.zeros(n.size), where=n > 0), dtype=np.float64)

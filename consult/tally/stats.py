@@ -215,10 +215,23 @@ def meeting_hands(header: Header) -> Ints:
 
 
 def _meetings(headers: Sequence[Header], m: int) -> Ints:
+    """Return summed hands per compound and item: (C, m, 3), for, against, abstain."""
     hands = np.zeros((len(headers), m, 3), dtype=np.int64)
+    cells: list[int] = []
+    votes: list[tuple[int, int, int]] = []
+    index_of: dict[int, dict[str, int]] = {}  # item lists are shared: each indexed once
     for c, header in enumerate(headers):
         if header.meeting_votes:
-            hands[c] = meeting_hands(header)
+            index = index_of.get(id(header.items))
+            if index is None:
+                index = index_of[id(header.items)] = {
+                    item.id: k for k, item in enumerate(header.items)
+                }
+            for vote in header.meeting_votes:
+                cells.append(c * m + index[vote.item])
+                votes.append((vote.votes_for, vote.against, vote.abstain))
+    if cells:
+        np.add.at(hands.reshape(-1, 3), np.asarray(cells), np.asarray(votes, dtype=np.int64))
     return hands
 
 

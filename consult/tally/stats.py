@@ -152,28 +152,62 @@ def co_approval_counts(approve: NDArray[np.bool_], offsets: Ints) -> NDArray[np.
     Each compound's approvals matrix times its transpose, in pieces of rows,
     summed in float32 when no compound has 2**24 ballots (exact), else float64.
     """
-    n, m = approve.shape
-    compounds = offsets.size - 1
+    m = approve.shape[1]
     sizes = np.diff(offsets)
     wide = bool(sizes.size) and int(sizes.max()) >= _EXACT32
-    both = np.zeros((compounds, m, m), dtype=np.float64 if wide else np.float32)
-    if not n or not m:
-        return both
-    x = approve.astype(np.float32)
+    both = np.zeros((sizes.size, m, m), dtype=np.float64 if wide else np.float32)
+    _multiply(approve, offsets.tolist(), 0, sizes.size, both)
+    return both
+
+
+def _multiply(
+    approve: NDArray[np.bool_],
+    bounds: list[int],
+    first: int,
+    last: int,
+    both: NDArray[np.floating[Any]],
+) -> None:
+    """Add compound c's approvals times their transpose to both[c - first], c in first:last."""
+    m = approve.shape[1]
+    if not m or bounds[last] == bounds[first]:
+        return
+    x = approve[bounds[first] : bounds[last]].astype(np.float32)
     step = max(1, _PRODUCT_CELLS // (m * m))  # products of pieces of at most `step` rows: exact
+    straight = both.dtype == np.float32
     piece = np.empty((m, m), dtype=np.float32)
-    bounds = offsets.tolist()
-    for c in range(compounds):
-        lo, hi = bounds[c], bounds[c + 1]
-        if lo < hi <= lo + step and not wide:  # one piece, straight into its place
+    for c in range(first, last):
+        lo, hi = bounds[c] - bounds[first], bounds[c + 1] - bounds[first]
+        if lo < hi <= lo + step and straight:  # one piece, straight into its place
             rows = x[lo:hi]
-            np.matmul(rows.T, rows, out=both[c])
+            np.matmul(rows.T, rows, out=both[c - first])
             continue
         for start in range(lo, hi, step):
             rows = x[start : min(start + step, hi)]
             np.matmul(rows.T, rows, out=piece)
-            both[c] += piece
-    return both
+            both[c - first] += piece
+
+
+#: Cells (compounds x items x items) per block in co_approval_ties: a block's temporaries
+#: stay small (in cache, and reused rather than freshly mapped memory).
+_TIE_BLOCK = 90_000
+
+
+def co_approval_ties(
+    approve: NDArray[np.bool_], offsets: Ints, approvals: Ints, z: Floats
+) -> NDArray[np.bool_]:
+    """Return paired_ties(co_approval_counts(approve, offsets), approvals, z), block by block."""
+    compounds, m = approvals.shape
+    sizes = np.diff(offsets)
+    wide = bool(sizes.size) and int(sizes.max()) >= _EXACT32
+    tied = np.empty((compounds, m, m), dtype=bool)
+    bounds = offsets.tolist()
+    block = max(1, _TIE_BLOCK // max(1, m * m))
+    for first in range(0, compounds, block):
+        last = min(compounds, first + block)
+        both = np.zeros((last - first, m, m), dtype=np.float64 if wide else np.float32)
+        _multiply(approve, bounds, first, last, both)
+        tied[first:last] = paired_ties(both, approvals[first:last], z[first:last])
+    return tied
 
 
 def paired_ties(both: NDArray[np.number[Any]], approvals: Ints, z: Floats) -> NDArray[np.bool_]:
@@ -284,7 +318,7 @@ def compute_columns(batch: Batch) -> Columns:
         bound_low=np.where(households[:, None] > 0, approvals / scale, 0.0),
         bound_high=np.where(households[:, None] > 0, (approvals + silent) / scale, 1.0),
         z=z,
-        tied=paired_ties(co_approval_counts(r.approve, offsets), approvals, z),
+        tied=co_approval_ties(r.approve, offsets, approvals, z),
         elderly_approvals=elderly_approvals,
         elderly_ballots=np.bincount(compound_of_row[r.elderly], minlength=compounds),
         children_approvals=children_approvals,

@@ -178,7 +178,7 @@ def read_arrays(arrays: BallotArrays) -> Batch:
     rows = Rows(
         household_ids=(),  # faults are named above; counting needs no names
         approve=approve,
-        position=position,
+        given_position=position,
         elderly=np.asarray(a.elderly, dtype=bool)[order],
         children=np.asarray(a.children, dtype=bool)[order],
         verified=np.asarray(a.verified, dtype=bool)[order],

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
-from operator import itemgetter, methodcaller
+from functools import cached_property, reduce
+from itertools import accumulate, chain, repeat
+from operator import contains, iadd, itemgetter, methodcaller
 from typing import Any
 
 import numpy as np
@@ -49,11 +50,12 @@ class Rows:
     `household_ids` may be empty when the ballots came without labels.
     `pairs`, when given, holds the same approvals and priorities as
     `approve` and `position` (as read; `as_pairs` finds them otherwise).
+    `position` (each ballot's 0-based priority position per item, -1 = none)
+    is `given_position`, or made from `pairs` when first read.
     """
 
     household_ids: Sequence[str]
     approve: NDArray[np.bool_]
-    position: NDArray[np.int16]
     elderly: NDArray[np.bool_]
     children: NDArray[np.bool_]
     verified: NDArray[np.bool_]
@@ -63,6 +65,24 @@ class Rows:
     building_compound: NDArray[np.int64]
     offsets: NDArray[np.int64]
     pairs: Pairs | None = None
+    given_position: NDArray[np.int16] | None = None
+
+    def __post_init__(self) -> None:
+        if self.pairs is None and self.given_position is None:
+            raise ValueError("rows need their priorities: pairs or given_position")
+
+    @cached_property
+    def position(self) -> NDArray[np.int16]:
+        """Return each ballot's 0-based priority position per item (-1 = not a priority)."""
+        if self.given_position is not None:
+            return self.given_position
+        assert self.pairs is not None
+        position = np.full(self.approve.shape, -1, dtype=np.int16)
+        m = self.approve.shape[1]
+        position.reshape(-1)[self.pairs.rank_row * m + self.pairs.rank_item] = (
+            self.pairs.rank_position
+        )
+        return position
 
     def as_pairs(self) -> Pairs:
         """Return the approvals and priorities as pairs (those read, or the matrices')."""
@@ -166,20 +186,11 @@ def _small_ints(function: Callable[[Any], int], values: list[Any]) -> NDArray[An
         return np.fromiter(map(function, values), dtype=np.intp, count=len(values))
 
 
-def _lengths(lists: list[Any]) -> NDArray[Any] | None:
-    """Return the lengths of the lists, or None when any is not a list."""
-    try:
-        return _small_ints(list.__len__, lists)
-    except TypeError:
-        return None
-
-
 class _Reader:
     """Read the columns of the ballots, one chunk of compounds at a time, checking as it goes.
 
-    Every method returns False when something is unusual or faulty; the
-    caller then checks the ballots one by one. The descriptors `list.__len__`
-    refuses anything but a list (or a subclass).
+    Every method returns False when something is unusual or faulty (or of a
+    subclass of dict, list or str); the caller then checks the ballots one by one.
     """
 
     def __init__(self, index: Mapping[str, int]) -> None:
@@ -196,32 +207,34 @@ class _Reader:
 
     def numbers(self, lists: list[Any]) -> NDArray[Any] | None:
         """Return the numbers of the items of the lists, in order; None for an unknown one."""
-        items = chain.from_iterable(lists)
+        items: list[Any] = reduce(iadd, lists, [])  # lists checked to be lists (or tuples)
         try:
-            if len(self.index) <= 2**8:
-                return np.frombuffer(bytes(map(self.index.__getitem__, items)), dtype=np.uint8)
-            return np.fromiter(map(self.index.__getitem__, items), dtype=np.intp)
+            # One C loop of lookups (itemgetter of one key gives the value, not a tuple).
+            found = (
+                itemgetter(*items)(self.index)
+                if len(items) > 1
+                else tuple(map(self.index.__getitem__, items))
+            )
         except (KeyError, TypeError):
             return None
+        if len(self.index) <= 2**8:
+            return np.frombuffer(bytes(found), dtype=np.uint8)
+        return np.array(found, dtype=np.intp).reshape(-1)
 
     def read(self, ballots: list[Any], sizes: list[int]) -> bool:
         """Read one chunk of ballots: whole compounds of `sizes` ballots each."""
         if ballots and _types(ballots) != {dict}:
             return False
         households, approves, ranks, buildings, channels, *flag_columns = _columns(ballots)
-        kinds: set[type] = set()
-        start = 0
-        for size in sizes:
-            try:
-                seen = set(households[start : start + size])
-            except TypeError:
-                return False
-            if len(seen) != size or "" in seen:  # a household twice (or equal to another)
-                return False
-            kinds.update(map(type, seen))
-            start += size
-        if not kinds <= {str}:
+        ends = list(accumulate(sizes))
+        try:  # each compound's households, once each and none empty
+            seen = list(map(set, map(households.__getitem__, map(slice, [0, *ends], ends))))
+        except TypeError:  # an unhashable household
             return False
+        if list(map(len, seen)) != sizes or any(map(contains, seen, repeat(""))):
+            return False
+        if ballots and _types(chain.from_iterable(seen)) != {str}:
+            return False  # (a value equal to a string would show as a household twice)
         self.households.extend(households)
         return (
             self.lists(approves, ranks)
@@ -231,16 +244,18 @@ class _Reader:
         )
 
     def lists(self, approves: list[Any], ranks: list[Any]) -> bool:
-        lens = _lengths(approves)
-        items = None if lens is None else self.numbers(approves)
-        if lens is None or items is None:
+        if approves and _types(approves) != {list}:
             return False
-        rank_lens = _lengths(ranks)
-        if rank_lens is None:  # None (no priorities) or not a list
-            if not _types(ranks) <= {list, _NONE}:
-                return False
+        lens = _small_ints(len, approves)
+        items = self.numbers(approves)
+        if items is None:
+            return False
+        kinds = _types(ranks)
+        if not kinds <= {list, _NONE}:
+            return False
+        if _NONE in kinds:  # no priorities
             ranks = [value or () for value in ranks]
-            rank_lens = np.fromiter(map(len, ranks), dtype=np.intp, count=len(ranks))
+        rank_lens = _small_ints(len, ranks)
         rank_items = self.numbers(ranks)
         if rank_items is None:
             return False
@@ -294,13 +309,12 @@ def _fast(
     pairs = _pairs(reader, counts, rank_depths, n, m)
     if pairs is None:
         return None
-    approve, position, read = pairs
+    approve, read = pairs
     flags = _joined(reader.flags, axis=1, empty=np.zeros((len(_FLAGS), 0), dtype=bool))
     building, names, owner = _building_codes(reader, counts)
     return Rows(
         household_ids=reader.households,
         approve=approve,
-        position=position,
         elderly=flags[0],
         children=flags[1],
         verified=flags[2],
@@ -323,8 +337,8 @@ def _joined(
 
 def _pairs(
     reader: _Reader, counts: NDArray[np.int64], rank_depths: Sequence[int], n: int, m: int
-) -> tuple[NDArray[np.bool_], NDArray[np.int16], Pairs] | None:
-    """Return the approvals and priorities as matrices and pairs, or None if any is faulty."""
+) -> tuple[NDArray[np.bool_], Pairs] | None:
+    """Return the approvals as a matrix, with approvals and priorities as pairs; None if faulty."""
     lens = _joined(reader.lens).astype(np.intp)
     items = _joined(reader.items).astype(np.intp)
     if items.size != int(lens.sum()):  # a list whose items are not its length
@@ -342,14 +356,17 @@ def _pairs(
         return None
     rank_rows = np.repeat(np.arange(n), rank_lens)
     rank_cells = rank_rows * m + rank_items
-    if not approve.ravel()[rank_cells].all():  # a priority not approved
+    flat = approve.reshape(-1)
+    if not flat[rank_cells].all():  # a priority not approved
+        return None
+    # A priority listed twice: clearing the priorities' cells clears fewer than listed.
+    flat[rank_cells] = False
+    twice = int(np.count_nonzero(approve)) != items.size - rank_cells.size
+    flat[rank_cells] = True
+    if twice:
         return None
     starts = np.cumsum(rank_lens) - rank_lens
     rank_position = np.arange(rank_items.size) - np.repeat(starts, rank_lens)
-    position = np.full((n, m), -1, dtype=np.int16)
-    position.ravel()[rank_cells] = rank_position
-    if not (position.ravel()[rank_cells] == rank_position).all():  # a priority listed twice
-        return None
     read = Pairs(
         approve_row=rows,
         approve_item=items,
@@ -357,7 +374,7 @@ def _pairs(
         rank_item=rank_items,
         rank_position=rank_position,
     )
-    return approve, position, read
+    return approve, read
 
 
 def _building_codes(
@@ -424,7 +441,7 @@ def _slow(raws: Sequence[list[Any]], index: Mapping[str, int]) -> Rows:
     return Rows(
         household_ids=[ballot["household"] for ballot in ballots],
         approve=approve,
-        position=position,
+        given_position=position,
         elderly=flags[0],
         children=flags[1],
         verified=flags[2],

@@ -62,7 +62,7 @@ def batch_of(ballots: Ballots) -> Batch:
     rows = Rows(
         household_ids=ballots.household_ids,
         approve=ballots.approve,
-        position=ballots.position,
+        given_position=ballots.position,
         elderly=ballots.elderly,
         children=ballots.children,
         verified=ballots.verified,
@@ -86,7 +86,7 @@ def only_verified(batch: Batch) -> Batch:
     rows = Rows(
         household_ids=ids,
         approve=r.approve[keep],
-        position=r.position[keep],
+        given_position=r.position[keep],
         elderly=r.elderly[keep],
         children=r.children[keep],
         verified=r.verified[keep],

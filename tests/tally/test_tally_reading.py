@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -65,7 +66,7 @@ def same_rows(a: reading.Rows, b: reading.Rows) -> None:
 def same_pairs(rows: reading.Rows) -> None:
     """The pairs read hold exactly the approvals and priorities of the matrices."""
     assert rows.pairs is not None
-    found = reading.Rows(**{**rows.__dict__, "pairs": None}).as_pairs()
+    found = replace(rows, pairs=None, given_position=rows.position).as_pairs()
     for read, seen in (
         (
             (rows.pairs.approve_row, rows.pairs.approve_item),

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from consult.tally.contract import CHANNELS, Header, Item, TallyInputError, parse_header
-from consult.tally.rows import Rows
+from consult.tally.rows import Pairs, Rows
 from consult.tally.stats import Batch
 
 Ints = NDArray[np.int64]
@@ -159,8 +159,9 @@ def read_arrays(arrays: BallotArrays) -> Batch:
     check.first(again, by_household[1:], "household already voted", "household")
 
     _pairs_known(check, a.approve_ballot, a.approve_item, m, "approve")
-    approve = _marked(check, row_of[a.approve_ballot], a.approve_item, m, "approve")
-    position = _positions(check, approve, row_of, offsets, m)
+    approve_rows = row_of[a.approve_ballot]
+    approve = _marked(check, approve_rows, a.approve_item, m, "approve")
+    position, ranks = _positions(check, approve, row_of, offsets, m)
 
     check.first(
         (a.channel < 0) | (a.channel > len(CHANNELS)),
@@ -179,6 +180,13 @@ def read_arrays(arrays: BallotArrays) -> Batch:
         household_ids=(),  # faults are named above; counting needs no names
         approve=approve,
         given_position=position,
+        pairs=Pairs(
+            approve_row=approve_rows,
+            approve_item=np.asarray(a.approve_item, dtype=np.intp),
+            rank_row=ranks[0],
+            rank_item=ranks[1],
+            rank_position=ranks[2],
+        ),
         elderly=np.asarray(a.elderly, dtype=bool)[order],
         children=np.asarray(a.children, dtype=bool)[order],
         verified=np.asarray(a.verified, dtype=bool)[order],
@@ -193,8 +201,11 @@ def read_arrays(arrays: BallotArrays) -> Batch:
 
 def _positions(
     check: _Check, approve: Flags, row_of: Ints, offsets: Ints, m: int
-) -> NDArray[np.int16]:
-    """Check the priorities and return each ballot's 0-based position per item (-1 = none)."""
+) -> tuple[NDArray[np.int16], tuple[Ints, Ints, Ints]]:
+    """Check the priorities; return each ballot's 0-based position per item (-1 = none).
+
+    And the priorities as (rows, items, positions).
+    """
     a = check.arrays
     n = a.n
     _pairs_known(check, a.rank_ballot, a.rank_item, m, "rank")
@@ -202,7 +213,8 @@ def _positions(
         raise check.fail("rank orders must match the rank pairs", "rank", None)
     position = np.full((n, m), -1, dtype=np.int16)
     if not a.rank_ballot.size:
-        return position
+        none = np.zeros(0, dtype=np.intp)
+        return position, (none, none, none)
     rows = row_of[a.rank_ballot]
     _marked(check, rows, a.rank_item, m, "rank")
     check.first(~approve[rows, a.rank_item], a.rank_ballot, "a priority is not approved", "rank")
@@ -222,9 +234,11 @@ def _positions(
         )
     ordered = np.lexsort((a.rank_order, rows))
     rows = rows[ordered]
+    items = np.asarray(a.rank_item[ordered], dtype=np.intp)
     starts = np.cumsum(counts) - counts
-    position[rows, a.rank_item[ordered]] = np.arange(rows.size) - starts[rows]
-    return position
+    places = np.arange(rows.size) - starts[rows]
+    position[rows, items] = places
+    return position, (rows, items, places)
 
 
 def _building_codes(

@@ -233,8 +233,8 @@ class _Reader:
             return False
         if list(map(len, seen)) != sizes or any(map(contains, seen, repeat(""))):
             return False
-        if ballots and _types(chain.from_iterable(seen)) != {str}:
-            return False  # (a value equal to a string would show as a household twice)
+        if ballots and _types(households) != {str}:
+            return False
         self.households.extend(households)
         return (
             self.lists(approves, ranks)

@@ -1,8 +1,10 @@
 """Turn the ballots of one or many compounds into arrays, checking every field.
 
-The fast path reads each field of all ballots with C-level loops and checks
-the whole batch at once; when anything looks wrong, a slow path walks the
-ballots one by one to name the first faulty ballot and field.
+The fast path reads each field of all ballots with C-level loops (a chunk of
+compounds at a time, so that each chunk's objects stay in the processor's
+cache across the passes) and checks the whole batch at once; when anything
+looks wrong, a slow path walks the ballots one by one to name the first faulty
+ballot and field (or, finding none, reads them one by one).
 """
 
 from __future__ import annotations

@@ -269,7 +269,7 @@ def test_a_ballot_that_is_not_an_object_is_caught():
 
 
 def test_many_items_and_buildings_read_alike():
-    """Item numbers and building places of 256 or more leave the one-byte path."""
+    """Item numbers, list lengths and building places of 256 or more leave the byte path."""
     items = [{"id": f"i{k}", "category": "basic"} for k in range(300)]
     ballots = [
         {
@@ -280,6 +280,7 @@ def test_many_items_and_buildings_read_alike():
         }
         for k in range(300)
     ]
+    ballots[0]["approve"] = [f"i{k}" for k in range(300)]  # a list of 256 or more
     doc = {
         "format": "consult.ballots/1",
         "compound": {"code": "big", "households": 300},

@@ -269,11 +269,26 @@ def _parse_items(raw: object, known: tuple[object, tuple[Item, ...]] | None) -> 
     return tuple(items)
 
 
+#: The ids of the item tuple last checked against (documents of a city share one).
+_LAST_IDS: tuple[object, frozenset[str]] = ((), frozenset())
+
+
+def _ids_of(items: Sequence[Item]) -> frozenset[str]:
+    global _LAST_IDS
+    last = _LAST_IDS
+    if last[0] is items:
+        return last[1]
+    ids = frozenset(item.id for item in items)
+    if type(items) is tuple:  # immutable (and its Items frozen): safe to remember
+        _LAST_IDS = (items, ids)
+    return ids
+
+
 def parse_meetings(raw: object, items: Sequence[Item]) -> tuple[MeetingVote, ...]:
     """Check the optional `meetings` list and return its votes."""
     if raw is None or raw == []:
         return ()
-    known = {item.id for item in items}
+    known = _ids_of(items)
     if not isinstance(raw, list):
         raise _fail("meetings must be a list", "meetings")
     votes: list[MeetingVote] = []

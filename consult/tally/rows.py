@@ -207,9 +207,8 @@ class _Reader:
         self.buildings: list[NDArray[Any]] = []
         self.building_names: list[list[str | None]] = []
 
-    def numbers(self, lists: list[Any]) -> NDArray[Any] | None:
-        """Return the numbers of the items of the lists, in order; None for an unknown one."""
-        items: list[Any] = reduce(iadd, lists, [])  # lists checked to be lists (or tuples)
+    def numbers(self, items: list[Any]) -> NDArray[Any] | None:
+        """Return the numbers of the items, in order; None for an unknown one."""
         try:
             # One C loop of lookups (itemgetter of one key gives the value, not a tuple).
             found = (
@@ -248,23 +247,21 @@ class _Reader:
     def lists(self, approves: list[Any], ranks: list[Any]) -> bool:
         if approves and _types(approves) != {list}:
             return False
-        lens = _small_ints(len, approves)
-        items = self.numbers(approves)
-        if items is None:
-            return False
         kinds = _types(ranks)
         if not kinds <= {list, _NONE}:
             return False
         if _NONE in kinds:  # no priorities
             ranks = [value or () for value in ranks]
-        rank_lens = _small_ints(len, ranks)
-        rank_items = self.numbers(ranks)
-        if rank_items is None:
+        # Every approval, then every priority, in one list looked up at once.
+        items: list[Any] = reduce(iadd, approves, [])
+        approved = len(items)
+        numbers = self.numbers(reduce(iadd, ranks, items))
+        if numbers is None:
             return False
-        self.lens.append(lens)
-        self.items.append(items)
-        self.rank_lens.append(rank_lens)
-        self.rank_items.append(rank_items)
+        self.lens.append(_small_ints(len, approves))
+        self.items.append(numbers[:approved])
+        self.rank_lens.append(_small_ints(len, ranks))
+        self.rank_items.append(numbers[approved:])
         return True
 
     def flag_columns(self, columns: list[list[Any]]) -> bool:
@@ -305,7 +302,7 @@ def _fast(
     n, m = int(offsets[-1]), len(index)
     reader = _Reader(index)
     for first, last in _chunks(sizes):
-        ballots = raws[first] if last == first + 1 else list(chain.from_iterable(raws[first:last]))
+        ballots = raws[first] if last == first + 1 else reduce(iadd, raws[first:last], [])
         if not reader.read(ballots, sizes[first:last]):
             return None
     pairs = _pairs(reader, counts, rank_depths, n, m)

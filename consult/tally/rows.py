@@ -33,14 +33,16 @@ class Pairs:
 
     Approval k is ballot row `approve_row[k]` approving item `approve_item[k]`;
     priority k puts item `rank_item[k]` of row `rank_row[k]` at 0-based
-    position `rank_position[k]`.
+    position `rank_position[k]`. Rows are intp; items and positions may be any
+    unsigned or signed whole-number type that holds them (read ballots give the
+    narrowest), so multiply them only after widening.
     """
 
     approve_row: NDArray[np.intp]
-    approve_item: NDArray[np.intp]
+    approve_item: NDArray[np.integer[Any]]
     rank_row: NDArray[np.intp]
-    rank_item: NDArray[np.intp]
-    rank_position: NDArray[np.intp]
+    rank_item: NDArray[np.integer[Any]]
+    rank_position: NDArray[np.integer[Any]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,9 +83,9 @@ class Rows:
         assert self.pairs is not None
         position = np.full(self.approve.shape, -1, dtype=np.int16)
         m = self.approve.shape[1]
-        position.reshape(-1)[self.pairs.rank_row * m + self.pairs.rank_item] = (
-            self.pairs.rank_position
-        )
+        cells = self.pairs.rank_row * m
+        cells += self.pairs.rank_item
+        position.reshape(-1)[cells] = self.pairs.rank_position
         return position
 
     def as_pairs(self) -> Pairs:
@@ -338,34 +340,38 @@ def _pairs(
     reader: _Reader, counts: NDArray[np.int64], rank_depths: Sequence[int], n: int, m: int
 ) -> tuple[NDArray[np.bool_], Pairs] | None:
     """Return the approvals as a matrix, with approvals and priorities as pairs; None if faulty."""
-    lens = _joined(reader.lens).astype(np.intp)
-    items = _joined(reader.items).astype(np.intp)
-    if items.size != int(lens.sum()):  # a list whose items are not its length
+    lens = _joined(reader.lens)
+    items = _joined(reader.items)  # narrow: one byte an item for up to 256 items
+    if items.size != int(lens.sum(dtype=np.intp)):  # a list whose items are not its length
         return None
     rows = np.repeat(np.arange(n), lens)
+    cells = rows * m
+    cells += items
     approve = np.zeros((n, m), dtype=bool)
-    approve.ravel()[rows * m + items] = True
+    flat = approve.reshape(-1)
+    flat[cells] = True
     if int(np.count_nonzero(approve)) != items.size:  # an item listed twice
         return None
-    rank_lens = _joined(reader.rank_lens).astype(np.intp)
-    rank_items = _joined(reader.rank_items).astype(np.intp)
-    if rank_items.size != int(rank_lens.sum()):
+    rank_lens = _joined(reader.rank_lens)
+    rank_items = _joined(reader.rank_items)
+    if rank_items.size != int(rank_lens.sum(dtype=np.intp)):
         return None
     if (rank_lens > np.repeat(np.asarray(rank_depths, dtype=np.int64), counts)).any():
         return None
     rank_rows = np.repeat(np.arange(n), rank_lens)
-    rank_cells = rank_rows * m + rank_items
-    flat = approve.reshape(-1)
-    if not flat[rank_cells].all():  # a priority not approved
+    cells = rank_rows * m
+    cells += rank_items
+    if not flat[cells].all():  # a priority not approved
         return None
     # A priority listed twice: clearing the priorities' cells clears fewer than listed.
-    flat[rank_cells] = False
-    twice = int(np.count_nonzero(approve)) != items.size - rank_cells.size
-    flat[rank_cells] = True
+    flat[cells] = False
+    twice = int(np.count_nonzero(approve)) != items.size - cells.size
+    flat[cells] = True
     if twice:
         return None
-    starts = np.cumsum(rank_lens) - rank_lens
-    rank_position = np.arange(rank_items.size) - np.repeat(starts, rank_lens)
+    # Positions count up within each ballot's priorities: k minus the ballot's first k.
+    rank_position = np.arange(rank_items.size, dtype=np.intp)
+    rank_position -= np.repeat(np.cumsum(rank_lens, dtype=np.intp) - rank_lens, rank_lens)
     read = Pairs(
         approve_row=rows,
         approve_item=items,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -164,7 +165,7 @@ def satisfied_shares(
     approve: NDArray[np.bool_],
     offsets: NDArray[np.int64],
     chosen: NDArray[np.bool_],
-    approvals: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None,
+    approvals: tuple[NDArray[np.intp], NDArray[np.integer[Any]]] | None = None,
 ) -> NDArray[np.float64]:
     """Return `satisfied_share` per compound: ballots (rows offsets[c]:offsets[c + 1]) of
     compound c approving any item chosen[c] marks (0 with no ballots).
@@ -177,7 +178,9 @@ def satisfied_shares(
         hit = (approve & chosen[compound]).any(axis=1)
     else:
         rows, items = approvals
-        taken = chosen.reshape(-1)[compound[rows] * chosen.shape[1] + items]
+        cells = (compound * chosen.shape[1])[rows]
+        cells += items
+        taken = chosen.reshape(-1)[cells]
         hit = np.bincount(rows[taken], minlength=compound.size).astype(bool)
     counts = np.bincount(compound[hit], minlength=n.size).astype(np.float64)
     return np.asarray(np.divide(counts, n, out=np.zeros(n.size), where=n > 0), dtype=np.float64)

@@ -280,20 +280,22 @@ def compute_columns(batch: Batch) -> Columns:
     pairs = r.as_pairs()
     rows, cols = pairs.approve_row, pairs.approve_item
     compound_of_row = np.repeat(np.arange(compounds), n)
-    # One count of (compound, item, elderly, children) gives the approvals and segments.
-    segment = compound_of_row * (m * 4) + 2 * r.elderly.astype(np.intp) + r.children
-    by_segment = np.bincount(segment[rows] + cols * 4, minlength=compounds * m * 4).reshape(
-        compounds, m, 2, 2
-    )  # [compound, item, elderly, children]
-    approvals = by_segment.sum(axis=(2, 3))
-    elderly_approvals = by_segment[:, :, 1, :].sum(axis=2)
-    children_approvals = by_segment[:, :, :, 1].sum(axis=2)
+    # One count of (compound, elderly, children, item) gives the approvals and segments.
+    segment = compound_of_row * (4 * m)
+    segment += (2 * m) * r.elderly + m * r.children.astype(np.intp)
+    key = segment[rows]
+    key += cols
+    by_segment = np.bincount(key, minlength=compounds * 4 * m).reshape(compounds, 2, 2, m)
+    approvals = by_segment.sum(axis=(1, 2))  # [compound, elderly, children, item]
+    elderly_approvals = by_segment[:, 1].sum(axis=1)
+    children_approvals = by_segment[:, :, 1].sum(axis=1)
     rank_rows = pairs.rank_row
-    depth_of_row = np.repeat(depth, n)
+    key = (compound_of_row * m)[rank_rows]
+    key += pairs.rank_item
+    weight = np.repeat(depth, n)[rank_rows]
+    weight -= pairs.rank_position
     borda = np.bincount(
-        compound_of_row[rank_rows] * m + pairs.rank_item,
-        weights=depth_of_row[rank_rows] - pairs.rank_position,
-        minlength=compounds * m,
+        key, weights=weight, minlength=compounds * m
     )  # whole numbers far below 2**53: float sums stay exact
     z = finite_population_z(n, households)
     support, ci_low, ci_high = wilson(approvals, n, z)

@@ -9,12 +9,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import and_, bindparam, insert, or_, update
+from sqlalchemy import Integer, String, and_, bindparam, func, insert, or_, true, update
+from sqlalchemy import select as sql_select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
-from consult.models import Ballot, BallotItem, Channel, Household, Survey, Tenure
+from consult.models import Ballot, BallotItem, Channel, Compound, Household, Survey, Tenure
 from consult.models._base import row_id, utcnow
+from consult.services import places
 
 #: Receipt and code alphabet: no 0/O, 1/I/L, so that a code read aloud survives.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -96,6 +100,71 @@ _KEY_OR_CURRENT = select(Ballot).where(
     )
 )
 _INSERT_ITEMS = insert(BallotItem)
+#: PostgreSQL: a ballot and its items in one statement (one round trip, not two): the
+#: ballot's row, then its items in the order given, the ballot's new id returned.
+_BALLOT_COLUMNS = [column for column in Ballot.__table__.columns if column.key != "id"]  # type: ignore[attr-defined]
+_NEW_BALLOT = (
+    insert(Ballot)
+    .values({column.key: bindparam(column.key, type_=column.type) for column in _BALLOT_COLUMNS})
+    .returning(col(Ballot.id))
+    .cte("new_ballot")
+)
+_NEW_ITEMS = (
+    func.unnest(bindparam("items", type_=ARRAY(String)), bindparam("ranks", type_=ARRAY(Integer)))
+    .table_valued("item_id", "rank", with_ordinality="position")
+    .render_derived("new_item")
+)
+_INSERT_BALLOT_AND_ITEMS = sql_select(_NEW_BALLOT.c.id).add_cte(
+    insert(BallotItem)
+    .from_select(
+        ["ballot_id", "item_id", "rank"],
+        sql_select(_NEW_BALLOT.c.id, _NEW_ITEMS.c.item_id, _NEW_ITEMS.c.rank)
+        .select_from(_NEW_BALLOT.join(_NEW_ITEMS, true()))
+        .order_by(_NEW_ITEMS.c.position),
+    )
+    .returning(col(BallotItem.ballot_id))
+    .cte("new_items")
+)
+#: Where the lock of `lock_household` is noted: (transaction, household id).
+_LOCKED = "consult.locked_household"
+
+
+def _innermost(session: Session) -> object | None:
+    """The transaction (or savepoint, whose rollback releases its locks) now open."""
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _note_locked(session: Session, household_id: int | None) -> None:
+    session.info[_LOCKED] = (_innermost(session), household_id)
+
+
+def _holds_lock(session: Session, household: Household) -> bool:
+    """Whether this transaction locked the household already (a rollback forgets it)."""
+    noted = session.info.get(_LOCKED)
+    transaction = _innermost(session)
+    return (
+        noted is not None
+        and transaction is not None
+        and noted[0] is transaction
+        and noted[1] == household.id
+    )
+
+
+def find_and_lock_household(
+    session: Session, compound: Compound, building: str, unit: str, room: str
+) -> Household | None:
+    """Return the household at building-unit-room of the compound, locked on PostgreSQL.
+
+    PostgreSQL finds and locks it in one statement (`SELECT ... FOR UPDATE`), so that
+    `submit_ballot` need not lock it again in this transaction. SQLite only finds it:
+    there the lock opens the write transaction, which `lock_household` does later.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return places.find_household(session, compound, building, unit, room)
+    found = places.find_household(session, compound, building, unit, room, lock=True)
+    if found is not None:
+        _note_locked(session, found.id)
+    return found
 
 
 def lock_household(session: Session, household: Household) -> None:
@@ -107,8 +176,11 @@ def lock_household(session: Session, household: Household) -> None:
     """
     if session.get_bind().dialect.name == "sqlite":
         session.connection().execute(_TOUCH_HOUSEHOLD, {"household": household.id})
-    else:
-        session.exec(_LOCK_HOUSEHOLD, params={"household": household.id}).one()
+        return
+    if _holds_lock(session, household):  # found with its lock (find_and_lock_household)
+        return
+    session.exec(_LOCK_HOUSEHOLD, params={"household": household.id}).one()
+    _note_locked(session, household.id)
 
 
 def current_ballot(session: Session, survey: Survey, household: Household) -> Ballot | None:
@@ -174,9 +246,12 @@ def submit_ballot(
         tenure=answers.tenure,
         comment=answers.comment,
     )
+    rank_of = {item: position for position, item in enumerate(answers.priorities, start=1)}
+    if session.get_bind().dialect.name == "postgresql":
+        _insert_with_items(session, ballot, answers.approve, rank_of)
+        return Submitted(ballot, Outcome.REPLACED if previous else Outcome.CREATED)
     session.add(ballot)
     session.flush()
-    rank_of = {item: position for position, item in enumerate(answers.priorities, start=1)}
     # The items in one statement, past the ORM: nothing reads them back as objects here.
     # (A meeting's "against" may leave a household's ballot with none: nothing to insert.)
     if answers.approve:
@@ -188,6 +263,25 @@ def submit_ballot(
             ],
         )
     return Submitted(ballot, Outcome.REPLACED if previous else Outcome.CREATED)
+
+
+def _insert_with_items(
+    session: Session, ballot: Ballot, approve: list[str], rank_of: dict[str, int]
+) -> None:
+    """Insert a new ballot and its items in one statement; the ballot joins the session.
+
+    The ballot's every column is set here (no server defaults), so once its new id is
+    known it is exactly the stored row: it joins the session as persistent, as a flush
+    would have left it. Items are not read back as objects, as on the other path.
+    """
+    params: dict[str, object] = {
+        column.key: getattr(ballot, column.key) for column in _BALLOT_COLUMNS
+    }
+    params["items"] = approve
+    params["ranks"] = [rank_of.get(item) for item in approve]
+    ballot.id = session.connection().execute(_INSERT_BALLOT_AND_ITEMS, params).scalar_one()
+    make_transient_to_detached(ballot)
+    session.add(ballot)
 
 
 def normalize_receipt(text: str) -> str:

@@ -140,14 +140,20 @@ _FIND_HOUSEHOLD = (
         col(Household.room) == bindparam("room"),
     )
 )
+#: The same, locking the household's row (PostgreSQL; SQLite renders no FOR UPDATE).
+_FIND_AND_LOCK_HOUSEHOLD = _FIND_HOUSEHOLD.with_for_update(of=Household)
 
 
 def find_household(
-    session: Session, compound: Compound, building: str, unit: str, room: str
+    session: Session, compound: Compound, building: str, unit: str, room: str, *, lock: bool = False
 ) -> Household | None:
-    """Return the household at building-unit-room of the compound, or None."""
+    """Return the household at building-unit-room of the compound, or None.
+
+    `lock`: lock the household's row until the transaction ends (`SELECT ... FOR UPDATE`
+    on PostgreSQL; nothing on SQLite, see `services.ballots.lock_household`).
+    """
     return session.exec(
-        _FIND_HOUSEHOLD,
+        _FIND_AND_LOCK_HOUSEHOLD if lock else _FIND_HOUSEHOLD,
         params={"compound": compound.id, "building": building, "unit": unit, "room": room},
     ).first()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from babel import support
@@ -18,6 +18,7 @@ from wtforms.i18n import messages_path
 from wtforms.validators import Length, ValidationError
 
 from consult.models import Household, Survey, SurveyMode
+from consult.services.ballots import find_and_lock_household
 from consult.services.places import BuildingUnits, Homes
 from consult.services.surveys import MenuItem
 
@@ -43,6 +44,18 @@ def read_submission_token(token: str, compound_code: str) -> str | None:
         return None
     key = data.get("k")
     return key if isinstance(key, str) and len(key) == 32 else None
+
+
+class AnsweringHomes(Homes):
+    """Homes whose household, once found, is the one answering: found with its lock.
+
+    On PostgreSQL the household is found and locked by one statement, so that
+    storing its answer need not lock it again (see `find_and_lock_household`).
+    """
+
+    def has_room(self, building: str, unit: str, room: str) -> bool:
+        self.found = find_and_lock_household(self.session, self.compound, building, unit, room)
+        return self.found is not None
 
 
 class ListField(Field):  # type: ignore[misc]
@@ -169,12 +182,15 @@ class SurveyForm(HomeForm):
         items: Sequence[MenuItem],
         rank_depth: int,
         household_label: str | None = None,
+        offered: Collection[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         #: Set when a household code opened the form: the household is known, no pickers.
         self.household_label = household_label
         self.items = items
+        #: The ids of the items offered, when read without the items (a submission's check).
+        self.offered = offered
         self.rank_depth = rank_depth
         self.tenure_choices = [("owner", _l("We own the home")), ("tenant", _l("We rent the home"))]
 
@@ -183,7 +199,7 @@ class SurveyForm(HomeForm):
             raise ValidationError(_l("Please choose owner or tenant."))
 
     def validate_approve(self, field: Field) -> None:
-        offered = {item.id for item in self.items}
+        offered = self.offered if self.offered is not None else {item.id for item in self.items}
         if not field.data:
             raise ValidationError(_l("Please tick at least one item."))
         if any(item not in offered for item in field.data):

@@ -42,6 +42,7 @@ from consult.residents import bp, form_cache
 from consult.residents import satisfaction as rating_pages
 from consult.residents.form_cache import rendered_forms
 from consult.residents.forms import (
+    AnsweringHomes,
     SurveyForm,
     answering_household,
     new_submission_token,
@@ -131,7 +132,11 @@ def survey(code: str) -> Page:
         kept = _recently_checked_form(code)
         if kept is not None:
             return _form_response(kept, 200)
-    return _survey_page(current_compound(code), since=since)
+    # The compound, its survey and what the survey offers: one statement.
+    found = surveys.compound_and_survey(get_session(), code)
+    if found is None:
+        abort(404)
+    return _survey_page(found.compound, since=since, found=found)
 
 
 @bp.route("/h/<code>", methods=["GET", "POST"])
@@ -191,14 +196,16 @@ def _survey_page(
     household_code: str | None = None,
     token_expired: bool = False,
     since: int | None = None,
+    found: surveys.CompoundSurvey | None = None,
 ) -> Page:
     """Show the survey, or store a valid answer (by open link, or by household code).
 
     `since`: the generation of kept-page data taken before the compound was read; with
     it, the open link's empty form is noted as checked (see form_cache).
+    `found`: the compound's current survey and the ids it offers, read with the compound.
     """
     session = get_session()
-    survey = surveys.current_survey(session, compound)
+    survey = found.survey if found is not None else surveys.current_survey(session, compound)
     closed = surveys.why_closed(survey)
     # A resident's mistake on a form opened with a household code is no guess at a code:
     # 422, which the code-guessing limit does not count (it counts 400, 401 and 404).
@@ -209,7 +216,10 @@ def _survey_page(
         ), status
     if household is None and survey.mode == SurveyMode.CODES:
         return render_template("residents/codes_only.html", compound=compound), status
-    items = surveys.offered_menu(session, survey)
+    # A submission checks the ticked items against the ids read with the survey; the
+    # items themselves are read only when the form is shown.
+    checking = request.method == "POST" and not token_expired and found is not None
+    items = () if checking else surveys.offered_menu(session, survey)
     # The open link's empty form is the same page for every phone: kept once rendered.
     blank = (
         request.method == "GET"
@@ -226,8 +236,9 @@ def _survey_page(
             return _form_response(page, status)
     previous = ballot_service.current_ballot(session, survey, household) if household else None
     form = SurveyForm(
-        homes=places.Homes(session, compound) if household is None else None,
+        homes=AnsweringHomes(session, compound) if household is None else None,
         items=items,
+        offered=found.offered if checking and found is not None else None,
         rank_depth=survey.rank_depth,
         comment_max=current_app.config["COMMENT_MAX_LENGTH"],
         compound_code=compound.code,
@@ -238,6 +249,8 @@ def _survey_page(
         stored = _store(compound, survey, form, household)
         if stored is not None:
             return stored
+    if checking:  # the form is shown again, with its messages
+        items = form.items = surveys.offered_menu(session, survey)
     # The pickers need the whole layout only when the form is shown.
     layout = places.layout(session, compound) if household is None else []
     page = render_template(

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as sql_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from consult.catalog import catalog_by_id
@@ -54,6 +55,57 @@ def current_survey(
 ) -> Survey | None:
     """Return the compound's latest survey of the phase that is not a draft."""
     return session.exec(_CURRENT_SURVEY, params={"compound": compound.id, "phase": phase}).first()
+
+
+#: A compound by its code, its current survey of a phase (as `current_survey`) and the
+#: ids of the items that survey offers, in one statement: what a submission checks first.
+_ID_SEPARATOR = "\x1f"  # never in an item id
+_LATEST = aliased(Survey, name="latest")
+_LATEST_SURVEY_ID = (
+    sql_select(col(_LATEST.id))
+    .where(
+        col(_LATEST.compound_id) == col(Compound.id),
+        col(_LATEST.phase) == bindparam("phase"),
+        col(_LATEST.status) != SurveyStatus.DRAFT,
+    )
+    .order_by(col(_LATEST.id).desc())
+    .limit(1)
+    .correlate(Compound)
+    .scalar_subquery()
+)
+_OFFERED_IDS = (
+    sql_select(func.aggregate_strings(col(SurveyItem.item_id), _ID_SEPARATOR))
+    .where(col(SurveyItem.survey_id) == col(Survey.id))
+    .correlate(Survey)
+    .scalar_subquery()
+)
+_COMPOUND_AND_SURVEY = (
+    select(Compound, Survey, _OFFERED_IDS)
+    .outerjoin(Survey, col(Survey.id) == _LATEST_SURVEY_ID)
+    .where(col(Compound.code) == bindparam("code"))
+)
+
+
+class CompoundSurvey(NamedTuple):
+    """A compound, its current survey (or None) and the ids of the items it offers."""
+
+    compound: Compound
+    survey: Survey | None
+    offered: frozenset[str]
+
+
+def compound_and_survey(
+    session: Session, code: str, phase: SurveyPhase = SurveyPhase.NEEDS
+) -> CompoundSurvey | None:
+    """Return the compound with this code, its current survey of the phase (as
+    `current_survey` finds it) and the ids the survey offers (as `offered_menu` reads
+    them), all read by one statement; None when no compound has the code."""
+    row = session.exec(_COMPOUND_AND_SURVEY, params={"code": code, "phase": phase}).first()
+    if row is None:
+        return None
+    compound, survey, ids = row
+    offered = frozenset(ids.split(_ID_SEPARATOR)) if survey is not None and ids else frozenset()
+    return CompoundSurvey(compound, survey, offered)
 
 
 def why_closed(survey: Survey | None, today: date | None = None) -> str | None:

@@ -204,3 +204,21 @@ def test_ranks_are_ordered_as_stored_whatever_their_numbers(session: Session) ->
         session.add(item)
     session.commit()
     assert dict(city_tally(session)) == one_by_one(session)
+
+
+def test_the_city_read_as_text_when_the_catalogue_hashes_cannot_be_told_apart(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL packs each approval in one number by its item's hash; without a small
+    # number of bits telling the catalogue's hashes apart, the ids are read as text.
+    small_city(session)
+    expected = one_by_one(session)
+    monkeypatch.setattr(city_columns, "_slot_bits", lambda hashes: None)
+    assert dict(city_tally(session)) == expected
+
+
+def test_slot_bits_are_the_fewest_telling_the_hashes_apart() -> None:
+    assert city_columns._slot_bits((5,)) == 1
+    assert city_columns._slot_bits((0, 1, 2, 3)) == 2
+    assert city_columns._slot_bits((0, 4, -8)) == 4  # 0, 4 and -8 share their low 2 bits
+    assert city_columns._slot_bits((0, 1 << 16, 1 << 17)) is None  # the same low 16 bits

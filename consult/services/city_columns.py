@@ -17,16 +17,18 @@ counted at closed or published meetings on offered items.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from itertools import compress, repeat
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 from numpy.typing import NDArray
 from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import Session, col, select
 
 import consult.tally as engine
@@ -174,8 +176,8 @@ def city_arrays(
         # The joined columns of one statement must list its rows in the same order:
         # one aggregation pass, never parallel workers' partial strings combined.
         connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-    ballots = _ballot_columns(connection, current, part_of)
-    approvals = _approval_columns(connection, current, ballots, [ids for ids, _ in keys])
+    ballots = _ballot_columns(connection, current, part_of, compound_ids)
+    approvals = _approval_columns(connection, ballots, [ids for ids, _ in keys])
     names = _household_names(session)
     out = []
     for p, key in enumerate(keys):
@@ -218,12 +220,30 @@ def _household_names(session: Session) -> Callable[[int], str]:
 def _offered_items(connection: sa.Connection, current: Any) -> dict[int, tuple[engine.Item, ...]]:
     """Return each current survey's offered items in order; equal lists share one tuple."""
     listed: dict[int, list[str]] = defaultdict(list)
-    for survey_id, item_id in connection.execute(
-        sa.select(col(SurveyItem.survey_id), col(SurveyItem.item_id))
-        .where(col(SurveyItem.survey_id).in_(current))
-        .order_by(col(SurveyItem.survey_id), col(SurveyItem.position))
-    ).all():
-        listed[survey_id].append(item_id)
+    if connection.dialect.name == "postgresql":
+        # Each survey's list as one string: some 25,000 rows become one per survey.
+        joined = func.string_agg(
+            col(SurveyItem.item_id),
+            aggregate_order_by(
+                sa.literal(ITEM_SEPARATOR), col(SurveyItem.position), col(SurveyItem.id)
+            ),
+        )
+        lists = connection.execute(
+            sa.select(col(SurveyItem.survey_id), func.count(), joined)
+            .where(col(SurveyItem.survey_id).in_(current))
+            .group_by(col(SurveyItem.survey_id))
+        ).all()
+        for survey_id, _count, text in lists:
+            listed[survey_id] = text.split(ITEM_SEPARATOR)
+        if any(len(listed[survey_id]) != count for survey_id, count, _ in lists):
+            listed.clear()  # an item id holding the separator: row by row
+    if not listed:
+        for survey_id, item_id in connection.execute(
+            sa.select(col(SurveyItem.survey_id), col(SurveyItem.item_id))
+            .where(col(SurveyItem.survey_id).in_(current))
+            .order_by(col(SurveyItem.survey_id), col(SurveyItem.position), col(SurveyItem.id))
+        ).all():
+            listed[survey_id].append(item_id)
     catalog = {
         item_id: engine.Item(
             id=item_id, category=str(category), cost=cost, name_zh=name_zh, name_en=name_en
@@ -274,6 +294,7 @@ def _lookup(keys: Ints, values: Ints) -> Ints:
 class _BallotColumns:
     """The current ballots of the current needs surveys, one entry per ballot."""
 
+    ids: Ints
     row_of_id: Ints  # ballot id -> index here
     part: Ints
     compound: Ints  # within its part
@@ -287,7 +308,10 @@ class _BallotColumns:
 
 
 def _ballot_columns(
-    connection: sa.Connection, current: Any, part_of: dict[int, tuple[int, int]]
+    connection: sa.Connection,
+    current: Any,
+    part_of: dict[int, tuple[int, int]],
+    compound_ids: Collection[int] | None,
 ) -> _BallotColumns:
     channel = sa.case(
         {name: k for k, name in enumerate(engine.CHANNELS)}, value=col(Ballot.channel), else_=-1
@@ -309,21 +333,23 @@ def _ballot_columns(
                     col(Ballot.survey_id),
                     col(Ballot.household_id),
                     marks,
-                    col(Unit.building_id),
                 )
             ),
-        )
-        .select_from(Ballot)
-        .join(Household, col(Household.id) == Ballot.household_id)
-        .join(Unit, col(Unit.id) == Household.unit_id)
-        .where(col(Ballot.is_current), col(Ballot.survey_id).in_(current))
+        ).where(col(Ballot.is_current), col(Ballot.survey_id).in_(current))
     ).one()
-    ids, surveys, households, flags, buildings = (_numbers(text, count) for text in texts)
+    ids, surveys, households, flags = (_numbers(text, count) for text in texts)
+    # Each household's building, read apart: cheaper than joining every ballot to its
+    # household and unit. (A household gone since the ballots were read has none.)
+    buildings = _household_buildings(connection, compound_ids)
+    in_range = households < buildings.size
+    building = np.full(count, -1, dtype=np.int64)
+    building[in_range] = buildings[households[in_range]]
     survey_ids = np.fromiter(part_of, dtype=np.int64, count=len(part_of))
     places = np.array(list(part_of.values()), dtype=np.int64).reshape(-1, 2)
     numbers = connection.execute(sa.select(col(Building.id), col(Building.number))).all()
     building_ids = np.fromiter((b for b, _ in numbers), dtype=np.int64, count=len(numbers))
     return _BallotColumns(
+        ids=ids,
         row_of_id=_lookup(ids, np.arange(count)),
         part=_lookup(survey_ids, places[:, 0])[surveys],
         compound=_lookup(survey_ids, places[:, 1])[surveys],
@@ -332,9 +358,22 @@ def _ballot_columns(
         children=(flags & 2) != 0,
         verified=(flags & 4) != 0,
         channel=(flags >> 3) - 1,
-        building=_lookup(building_ids, np.arange(len(numbers)))[buildings],
+        building=np.where(
+            building >= 0, _lookup(building_ids, np.arange(len(numbers)))[building], -1
+        ),
         building_names=tuple(str(number) for _, number in numbers),
     )
+
+
+def _household_buildings(connection: sa.Connection, compound_ids: Collection[int] | None) -> Ints:
+    """Return a table of each household's building id by household id (-1 for none)."""
+    query = sa.select(
+        func.count(), _joined(col(Household.id)), _joined(col(Unit.building_id))
+    ).join(Unit, col(Unit.id) == Household.unit_id)
+    if compound_ids is not None:
+        query = query.where(col(Household.compound_id).in_(list(compound_ids)))
+    count, households, buildings = connection.execute(query).one()
+    return _lookup(_numbers(households, count), _numbers(buildings, count))
 
 
 @dataclass(frozen=True, eq=False)
@@ -350,31 +389,28 @@ class _ApprovalColumns:
 
 def _approval_columns(
     connection: sa.Connection,
-    current: Any,
     ballots: _BallotColumns,
     item_lists: list[tuple[str, ...]],
 ) -> _ApprovalColumns:
-    ballot_ids, items, ranks = _approvals(connection, current)
+    # Every offered item by its id's order (priorities of equal rank go by id, as in
+    # ballot_entry); any other item is the last code, offered nowhere.
+    names = sorted(set().union(*item_lists))
+    ballot_ids, global_item, ranks = _approvals(connection, ballots, names)
     # The approvals are read by a statement after the ballots': a ballot stored or
-    # replaced in between is not among those read, and its approvals are left out.
+    # replaced in between is not among those read, and its approvals are left out (as
+    # are those of earlier ballots in the range read: history, other surveys).
     in_range = ballot_ids < ballots.row_of_id.size
     known = np.zeros(ballot_ids.size, dtype=bool)
     known[in_range] = ballots.row_of_id[ballot_ids[in_range]] >= 0
     if not known.all():
-        ballot_ids, ranks = ballot_ids[known], ranks[known]
-        items = list(compress(items, known))
-    n = ballot_ids.size
-    # Every offered item by its id's order (priorities of equal rank go by id, as in
-    # ballot_entry); any other item is the last code, offered nowhere.
-    names = sorted(set().union(*item_lists))
-    code = {name: k for k, name in enumerate(names)}
+        ballot_ids, global_item, ranks = ballot_ids[known], global_item[known], ranks[known]
     # An item the survey no longer offers is not counted (local index -1), as in ballot_entry.
     local = np.full((len(item_lists), len(names) + 1), -1, dtype=np.int64)
+    code = {name: k for k, name in enumerate(names)}
     for p, listed in enumerate(item_lists):
         local[p, [code[i] for i in listed]] = np.arange(len(listed))
     ballot = ballots.row_of_id[ballot_ids]
     part = ballots.part[ballot]
-    global_item = np.fromiter(map(code.get, items, repeat(len(names), n)), dtype=np.int64, count=n)
     item = local[part, global_item]
     keep = item >= 0
     return _ApprovalColumns(
@@ -386,31 +422,108 @@ def _approval_columns(
     )
 
 
-def _approvals(connection: sa.Connection, current: Any) -> tuple[Ints, list[str], Ints]:
-    """Return the current approvals: ballot ids, item ids and ranks (UNRANKED for none)."""
-    statement = (
-        sa.select(col(BallotItem.id))
-        .join(Ballot, col(Ballot.id) == BallotItem.ballot_id)
-        .where(col(Ballot.is_current), col(Ballot.survey_id).in_(current))
-    )
+def _approvals(
+    connection: sa.Connection, ballots: _BallotColumns, names: list[str]
+) -> tuple[Ints, Ints, Ints]:
+    """Return the approvals of the ballots in the id range of those read: ballot ids, item
+    codes (an item's place in names, len(names) for any other) and ranks (UNRANKED for none).
+
+    The range is read without joining the ballots: the caller keeps the approvals of
+    the ballots it read.
+    """
+    low, high = int(ballots.ids.min(initial=0)), int(ballots.ids.max(initial=-1))
+    if high < low:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    in_range = col(BallotItem.ballot_id).between(low, high)
+    if connection.dialect.name == "postgresql":
+        packed = _packed_approvals(connection, in_range, names)
+        if packed is not None:
+            return packed
     rank = func.coalesce(col(BallotItem.rank), UNRANKED)
     count, ballot_text, item_text, rank_text = connection.execute(
-        statement.with_only_columns(
+        sa.select(
             func.count(),
             _joined(col(BallotItem.ballot_id)),
             _joined(col(BallotItem.item_id), ITEM_SEPARATOR),
             _joined(rank),
-        )
+        ).where(in_range)
     ).one()
+    code = {name: k for k, name in enumerate(names)}
     items = item_text.split(ITEM_SEPARATOR) if count else []
     if len(items) == count:
-        return _numbers(ballot_text, count), items, _numbers(rank_text, count)
-    rows = connection.execute(
-        statement.with_only_columns(col(BallotItem.ballot_id), col(BallotItem.item_id), rank)
-    ).all()
-    ballot_ids, item_ids, ranks = zip(*rows, strict=True) if rows else ((), (), ())
+        ballot_ids, ranks = _numbers(ballot_text, count), _numbers(rank_text, count)
+    else:  # an item id holding the separator: row by row
+        rows = connection.execute(
+            sa.select(col(BallotItem.ballot_id), col(BallotItem.item_id), rank).where(in_range)
+        ).all()
+        count = len(rows)
+        ballot_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=count)
+        items = [row[1] for row in rows]
+        ranks = np.fromiter((row[2] for row in rows), dtype=np.int64, count=count)
     return (
-        np.fromiter(ballot_ids, dtype=np.int64, count=len(rows)),
-        list(item_ids),
-        np.fromiter(ranks, dtype=np.int64, count=len(rows)),
+        ballot_ids,
+        np.fromiter(map(code.get, items, repeat(len(names), count)), np.int64, count=count),
+        ranks,
     )
+
+
+#: Ranks as packed on PostgreSQL: a byte, 0 to 254, NO_RANK for none.
+RANK_BITS = 8
+NO_RANK = (1 << RANK_BITS) - 1
+
+
+def _packed_approvals(
+    connection: sa.Connection, in_range: Any, names: list[str]
+) -> tuple[Ints, Ints, Ints] | None:
+    """Read the approvals on PostgreSQL as one column of numbers, or return None.
+
+    Each approval is one number: the ballot id, the item's slot and its rank side by side
+    in bits. An item's slot is the low bits of its id's `hashtext`, as few bits as give
+    every catalogue item a slot of its own (approvals name catalogue items: a foreign
+    key). None when no such number of bits is small, or a rank does not fit in its byte:
+    the caller reads the columns as text then.
+    """
+    rows = connection.execute(
+        sa.select(col(CatalogItem.id), func.hashtext(col(CatalogItem.id)))
+    ).all()
+    bits = _slot_bits(tuple(sorted(h for _, h in rows)))
+    if bits is None:
+        return None
+    mask = (1 << bits) - 1
+    code = {name: k for k, name in enumerate(names)}
+    slot_code = np.full(mask + 1, len(names), dtype=np.int64)
+    for item_id, hashed in rows:
+        slot_code[hashed & mask] = code.get(item_id, len(names))
+    rank = col(BallotItem.rank)
+
+    def number(value: int) -> Any:  # a shift's count must be an integer, not a bigint
+        return sa.literal(value, sa.Integer)
+
+    slot = func.hashtext(col(BallotItem.item_id)).op("&")(number(mask))
+    packed = (
+        sa.cast(col(BallotItem.ballot_id), sa.BigInteger)
+        .op("<<")(number(bits + RANK_BITS))
+        .op("|")(slot.op("<<")(number(RANK_BITS)))
+        .op("|")(func.coalesce(rank, NO_RANK))
+    )
+    count, lowest, highest, text = connection.execute(
+        sa.select(func.count(), func.min(rank), func.max(rank), _joined(packed)).where(in_range)
+    ).one()
+    if lowest is not None and (lowest < 0 or highest >= NO_RANK):
+        return None
+    numbers = _numbers(text, count)
+    ranks = numbers & NO_RANK
+    return (
+        numbers >> (bits + RANK_BITS),
+        slot_code[(numbers >> RANK_BITS) & mask],
+        np.where(ranks == NO_RANK, UNRANKED, ranks),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _slot_bits(hashes: tuple[int, ...]) -> int | None:
+    """Return the fewest low bits (at most 16) that tell these hashes apart."""
+    for bits in range(max(len(hashes) - 1, 1).bit_length(), 17):
+        if len({h & ((1 << bits) - 1) for h in hashes}) == len(hashes):
+            return bits
+    return None

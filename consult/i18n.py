@@ -6,7 +6,13 @@ from datetime import UTC, date, datetime
 
 from flask import Flask, g, request
 from flask.wrappers import Response
-from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask_babel import Babel, format_date, format_datetime, get_locale, get_translations
+from jinja2.ext import (  # the i18n extension's own newstyle wrappers
+    _make_new_gettext,
+    _make_new_ngettext,
+    _make_new_npgettext,
+    _make_new_pgettext,
+)
 
 LANG_COOKIE = "lang"
 SIZE_COOKIE = "size"
@@ -88,8 +94,15 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _language_helpers() -> dict[str, object]:
         g.large_text = large_text()
+        # The request's catalogue found once for the whole page: Flask-Babel's template
+        # gettext looks it up again (through the request's context) on every string.
+        translations = get_translations()
         return {
             "html_lang": html_lang,
             "large_text": g.large_text,
             "current_locale": lambda: str(get_locale()),
+            "gettext": _make_new_gettext(translations.ugettext),
+            "ngettext": _make_new_ngettext(translations.ungettext),
+            "pgettext": _make_new_pgettext(translations.upgettext),
+            "npgettext": _make_new_npgettext(translations.unpgettext),
         }

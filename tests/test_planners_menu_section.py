@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -19,6 +20,8 @@ from sqlmodel import Session, select
 
 import consult.planners.menu_section as menu_section
 from consult.models import (
+    ActionItem,
+    ActionStatus,
     AgendaItem,
     Ballot,
     CatalogItem,
@@ -30,8 +33,9 @@ from consult.models import (
     Survey,
     Unit,
 )
-from consult.planners.menu_section import kept_sections
+from consult.planners.menu_section import kept_pages, kept_sections
 from consult.services.ballots import Answers, submit_ballot, withdraw_ballot
+from consult.services.publications import publish
 from consult.services.surveys import offer_items, offered_items
 from consult.services.tallies import ballots_document
 from tests.conftest import hidden_fields
@@ -68,9 +72,10 @@ def shown(client: FlaskClient, url: str = URL) -> str:
 
 
 def made_afresh(app: Flask, client: FlaskClient, url: str = URL) -> str:
-    """The page made with no section kept."""
+    """The page made with no section and no page kept."""
     with app.app_context():
         kept_sections().clear()
+        kept_pages().clear()
     return shown(client, url)
 
 
@@ -255,3 +260,65 @@ def test_item_ids_of_any_characters_read_back_exactly(
     mine = next(b for b in document["ballots"] if b["household"] == yard["homes"][8].label)
     assert mine["approve"] == sorted([odd, "parking"])
     assert mine["rank"] == [odd]
+
+
+def test_the_whole_page_is_kept_and_each_request_gets_its_own_token(
+    app: Flask, session: Session, yard: dict[str, Any], planner: FlaskClient
+) -> None:
+    first = planner.get(URL).get_data(as_text=True)
+    with app.app_context():
+        assert len(kept_pages()) == 1
+        assert all("\x00csrf-token\x00" in page for page in kept_pages()._items.values())
+    # Another planner gets the kept page with their own name and their session's token,
+    # and that token saves the budget.
+    create_user(session, "qian", "planner")
+    other = app.test_client()
+    log_in(other, "qian")
+    page = other.get(URL).get_data(as_text=True)
+    token = hidden_fields(page)["csrf_token"]
+    assert token != hidden_fields(first)["csrf_token"]
+    assert page.count(token) == 2  # the budget form and the log-out form
+    assert "qian" in page and "zhou" not in page
+    saved = other.post(f"{URL}/budget", data={"csrf_token": token, "budget": "500000"})
+    assert saved.status_code == 303
+    # The note shows once, on a page made for it and not kept; then the kept page again.
+    noted = shown(other)
+    assert "500,000" in noted and 'class="flash' in noted
+    again = shown(other)
+    assert 'class="flash' not in again and "500,000" in again
+    assert again == made_afresh(app, other)
+
+
+def test_an_action_item_and_a_publication_show_at_once(
+    app: Flask, session: Session, yard: dict[str, Any], planner: FlaskClient
+) -> None:
+    meeting(session, yard["compound"], MeetingStatus.CLOSED, 3, [("parking", 9)])
+    held = session.exec(select(Meeting)).one()
+    session.add(
+        ActionItem(meeting_id=held.id or 0, what="修补屋面", owner="committee", due_on=None)
+    )
+    session.commit()
+    before = shown(planner)
+    assert "修补屋面" in before
+    action = session.exec(select(ActionItem)).one()
+    action.status = ActionStatus.DONE
+    session.add(action)
+    session.commit()
+    after = shown(planner)
+    assert after != before
+    assert after == made_afresh(app, planner)
+    with app.app_context():
+        publish(
+            session,
+            yard["compound"],
+            yard["survey"],
+            None,
+            contact="居委会",
+            comments_until=None,
+            today=date.today(),
+            minimum=1,
+        )
+        session.commit()
+    published = shown(planner)
+    assert published != after
+    assert published == made_afresh(app, planner)

@@ -15,21 +15,27 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from flask import current_app, render_template
+from flask import current_app, g, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 import consult.tally as engine
 from consult import charts
+from consult.i18n import large_text
 from consult.labels import name_of
 from consult.services import dashboards
 from consult.services.tallies import METHODS, BallotsRead, document_of
 
-#: Sections kept per application (the most recently used); the largest compound's is ~0.35 MB.
+T = TypeVar("T")
+
+#: Sections (and pages) kept per application (the most recently used); the largest compound's is ~0.35 MB.
 KEPT = 32
 
 
@@ -59,22 +65,22 @@ class _Key:
         return isinstance(other, _Key) and self._hash == other._hash and self.parts == other.parts
 
 
-class _Kept:
-    """The most recently used sections, by key (thread-safe)."""
+class _Kept(Generic[T]):
+    """The most recently used sections (or pages), by key (thread-safe)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: dict[_Key, MenuSection] = {}
+        self._items: dict[_Key, T] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: _Key) -> MenuSection | None:
+    def get(self, key: _Key) -> T | None:
         with self._lock:
             found = self._items.pop(key, None)
             if found is not None:
                 self._items[key] = found  # last in the dict's order: used most recently
             return found
 
-    def put(self, key: _Key, section: MenuSection) -> None:
+    def put(self, key: _Key, section: T) -> None:
         with self._lock:
             self._items.pop(key, None)
             self._items[key] = section
@@ -89,10 +95,52 @@ class _Kept:
             self._items.clear()
 
 
-def kept_sections() -> _Kept:
+def kept_sections() -> _Kept[MenuSection]:
     """Return the application's kept sections."""
-    kept: _Kept = current_app.extensions.setdefault("planners.menu_sections", _Kept(KEPT))
+    kept: _Kept[MenuSection] = current_app.extensions.setdefault(
+        "planners.menu_sections", _Kept(KEPT)
+    )
     return kept
+
+
+def kept_pages() -> _Kept[str]:
+    """Return the application's kept compound pages (their CSRF tokens taken out)."""
+    kept: _Kept[str] = current_app.extensions.setdefault("planners.compound_pages", _Kept(KEPT))
+    return kept
+
+
+#: Stands for the request's CSRF token in a kept page; NUL never occurs in a rendered page.
+CSRF_MARK = "\x00csrf-token\x00"
+
+
+def kept_page(render: Callable[[], str], *shown: Hashable) -> str:
+    """Return the page render() makes, kept under everything it shows (`shown`, with the
+    request's language, text size and path, and the logged-in account added here).
+
+    Only the CSRF token differs between two requests showing the same things: it is
+    taken out of the kept page and the request's put in. A request with messages to
+    flash renders afresh and keeps nothing (they show once), as does debug mode.
+    """
+    if current_app.debug or "_flashes" in session:
+        return render()
+    account = current_user
+    key = _Key(
+        *shown,
+        str(get_locale()),
+        g.get("large_text", large_text()),
+        request.path,
+        (account.get_id(), account.role, account.username, account.display_name),
+    )
+    kept = kept_pages()
+    token = generate_csrf()
+    page = kept.get(key)
+    if page is None:
+        page = render()
+        if "\x00" in page or "_flashes" in session:
+            return page
+        kept.put(key, page.replace(token, CSRF_MARK))
+        return page
+    return page.replace(CSRF_MARK, token)
 
 
 def menu_section(

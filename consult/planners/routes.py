@@ -17,7 +17,7 @@ from consult.db import get_session
 from consult.labels import NAMES, name_of
 from consult.models import CatalogItem, District, Role
 from consult.planners import bp
-from consult.planners.menu_section import menu_section
+from consult.planners.menu_section import kept_page, menu_section
 from consult.services import (
     accounts,
     audit,
@@ -187,7 +187,28 @@ def compound(code: str) -> Page:
         verified_only=verified_only,
         mode=survey.mode,
     )
-    return render_template("planners/compound.html", section=section, **context)
+    district, plan, publication = context["district"], context["plan"], context["publication"]
+    return kept_page(
+        lambda: render_template("planners/compound.html", section=section, **context),
+        # Everything else the page shows (the section is kept under its whole reading).
+        section,
+        (place.code, place.name, place.budget),
+        (district.code, district.name) if district is not None else None,
+        tuple(
+            (
+                p.action.what,
+                p.action.owner,
+                p.action.due_on,
+                p.overdue,
+                p.action.status,
+                p.meeting.title if p.meeting is not None else None,
+            )
+            for p in plan
+        ),
+        (publication.version, publication.published_at) if publication is not None else None,
+        context["can_plan"],
+        context["households"],
+    )
 
 
 def _amount(text: str) -> int | None:

@@ -231,10 +231,11 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def phone() -> urllib.request.OpenerDirector:
-    """A client: its own cookies, no automatic redirects."""
+def phone(jar: http.cookiejar.CookieJar | None = None) -> urllib.request.OpenerDirector:
+    """A client: its own cookies (in jar), no automatic redirects."""
     return urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect()
+        urllib.request.HTTPCookieProcessor(jar if jar is not None else http.cookiejar.CookieJar()),
+        NoRedirect(),
     )
 
 
@@ -304,7 +305,8 @@ class Consult:
         self.url = url
         self.code = code
         self.labels = labels
-        self.phones = [phone() for _ in range(clients)]
+        self.jars = [http.cookiejar.CookieJar() for _ in range(clients)]
+        self.phones = [phone(jar) for jar in self.jars]
         self.pages: dict[int, str] = {}
         self.forms: dict[int, dict[str, str]] = {}
         self.lock = threading.Lock()
@@ -338,7 +340,16 @@ class Consult:
         data = [*self.forms.pop(k).items(), *(("approve", i) for i in APPROVE)]
         data += [("priority", i) for i in PRIORITY]
         body = urllib.parse.urlencode(data).encode()
+        jar = self.jars[n]
+        fetched_with = list(jar)
         status, location = send(self.phones[n], f"{self.url}/c/{self.code}/survey", body)
+        # A phone follows the 303 to the thank-you page, which takes the note the answer
+        # left in its session. These follow no redirects: their cookies go back to those
+        # the forms were fetched with, or some 60 notes would pile up in each phone's
+        # session cookie, read and signed again by every request after.
+        jar.clear()
+        for cookie in fetched_with:
+            jar.set_cookie(cookie)
         return status == 303 and "/thanks/" in location
 
 

@@ -6,8 +6,9 @@ import uuid
 
 import numpy as np
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from consult.models import Ballot
 from consult.services import city_columns
 from consult.services.ballots import Answers, submit_ballot
 from consult.services.city_tally import city_tally
@@ -67,3 +68,27 @@ def test_a_tally_of_some_compounds_reads_only_theirs(session: Session, city: lis
     west = city_tally(session, compound_ids=[city[1]])
     assert list(west) == ["west"]
     assert west["west"] == whole["west"]
+
+
+def test_households_added_after_they_were_read_are_read_again(
+    session: Session, city: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The households are read before the ballots: a ballot of a household added in
+    between finds no building, and the households are read again for it."""
+    expected = city_tally(session).all_menus()
+    read = city_columns._households
+    calls: list[int] = []
+    answered = session.exec(select(Ballot.household_id)).first()
+
+    def missing_one(connection, compound_ids):  # type: ignore[no-untyped-def]
+        homes = read(connection, compound_ids)
+        calls.append(1)
+        if len(calls) > 1:
+            return homes
+        table = homes.building_of.copy()
+        table[answered] = -1  # as if that household were not there yet
+        return city_columns._Households(homes.counts, table)
+
+    monkeypatch.setattr(city_columns, "_households", missing_one)
+    assert city_tally(session).all_menus() == expected
+    assert len(calls) == 2

@@ -141,11 +141,7 @@ def city_arrays(
         .where(col(Survey.id).in_(current))
         .order_by(col(Compound.code))
     ).all()
-    households = dict(
-        connection.execute(
-            sa.select(col(Household.compound_id), func.count()).group_by(col(Household.compound_id))
-        ).all()
-    )
+    homes = _households(connection, compound_ids)
     offered = _offered_items(connection, current)
     meetings = city_meetings(session)
 
@@ -160,7 +156,7 @@ def city_arrays(
         header = engine.Header(
             code=code,
             name=name,
-            households=int(households.get(compound_id, 0)),
+            households=homes.counts.get(compound_id, 0),
             rank_depth=depth,
             budget=budget,
             items=items,
@@ -176,16 +172,24 @@ def city_arrays(
         # The joined columns of one statement must list its rows in the same order:
         # one aggregation pass, never parallel workers' partial strings combined.
         connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-    ballots = _ballot_columns(connection, current, part_of, compound_ids)
+    ballots = _ballot_columns(connection, current, part_of, homes, compound_ids)
     approvals = _approval_columns(connection, ballots, [ids for ids, _ in keys])
     names = _household_names(session)
     out = []
+    rows: slice | Ints
+    pairs: slice | NDArray[np.bool_]
     for p, key in enumerate(keys):
-        rows = np.flatnonzero(ballots.part == p)
-        local = np.full(ballots.part.size, -1, dtype=np.int64)
-        local[rows] = np.arange(rows.size)
-        pairs = approvals.part == p
-        ranked = pairs & approvals.ranked
+        if len(keys) == 1:  # one part (one item list, one rule): every ballot, no copies
+            rows, local = slice(None), np.arange(ballots.part.size)
+            pairs, ranked = slice(None), approvals.ranked
+        else:
+            chosen = np.flatnonzero(ballots.part == p)
+            local = np.full(ballots.part.size, -1, dtype=np.int64)
+            local[chosen] = np.arange(chosen.size)
+            rows = chosen
+            mask = approvals.part == p
+            ranked = mask & approvals.ranked
+            pairs = mask
         arrays = engine.BallotArrays(
             headers=tuple(parts[key]),
             compound=ballots.compound[rows],
@@ -311,6 +315,7 @@ def _ballot_columns(
     connection: sa.Connection,
     current: Any,
     part_of: dict[int, tuple[int, int]],
+    homes: _Households,
     compound_ids: Collection[int] | None,
 ) -> _BallotColumns:
     channel = sa.case(
@@ -338,12 +343,12 @@ def _ballot_columns(
         ).where(col(Ballot.is_current), col(Ballot.survey_id).in_(current))
     ).one()
     ids, surveys, households, flags = (_numbers(text, count) for text in texts)
-    # Each household's building, read apart: cheaper than joining every ballot to its
-    # household and unit. (A household gone since the ballots were read has none.)
-    buildings = _household_buildings(connection, compound_ids)
-    in_range = households < buildings.size
-    building = np.full(count, -1, dtype=np.int64)
-    building[in_range] = buildings[households[in_range]]
+    # Each household's building, read with the households: cheaper than joining every
+    # ballot to its household and unit. A household added since has a ballot here but
+    # was not read: the households are read again. (One gone since has no building.)
+    building = homes.buildings(households)
+    if (building < 0).any():
+        building = _households(connection, compound_ids).buildings(households)
     survey_ids = np.fromiter(part_of, dtype=np.int64, count=len(part_of))
     places = np.array(list(part_of.values()), dtype=np.int64).reshape(-1, 2)
     numbers = connection.execute(sa.select(col(Building.id), col(Building.number))).all()
@@ -365,15 +370,37 @@ def _ballot_columns(
     )
 
 
-def _household_buildings(connection: sa.Connection, compound_ids: Collection[int] | None) -> Ints:
-    """Return a table of each household's building id by household id (-1 for none)."""
+@dataclass(frozen=True, eq=False)
+class _Households:
+    """The households of the compounds read: how many each compound has, and where."""
+
+    counts: dict[int, int]  # compound id -> its households
+    building_of: Ints  # household id -> its building's id, -1 for no such household
+
+    def buildings(self, households: Ints) -> Ints:
+        """Return the building id of each household (-1 for one not read)."""
+        found = np.full(households.size, -1, dtype=np.int64)
+        in_range = households < self.building_of.size
+        found[in_range] = self.building_of[households[in_range]]
+        return found
+
+
+def _households(connection: sa.Connection, compound_ids: Collection[int] | None) -> _Households:
+    """Read the households of the city (or of these compounds): their compound and building."""
     query = sa.select(
-        func.count(), _joined(col(Household.id)), _joined(col(Unit.building_id))
+        func.count(),
+        _joined(col(Household.id)),
+        _joined(col(Household.compound_id)),
+        _joined(col(Unit.building_id)),
     ).join(Unit, col(Unit.id) == Household.unit_id)
     if compound_ids is not None:
         query = query.where(col(Household.compound_id).in_(list(compound_ids)))
-    count, households, buildings = connection.execute(query).one()
-    return _lookup(_numbers(households, count), _numbers(buildings, count))
+    count, households, compounds, buildings = connection.execute(query).one()
+    ids, counts = np.unique(_numbers(compounds, count), return_counts=True)
+    return _Households(
+        counts=dict(zip(ids.tolist(), counts.tolist(), strict=True)),
+        building_of=_lookup(_numbers(households, count), _numbers(buildings, count)),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -412,13 +439,17 @@ def _approval_columns(
     ballot = ballots.row_of_id[ballot_ids]
     part = ballots.part[ballot]
     item = local[part, global_item]
+    ranked = ranks != UNRANKED
+    order = ranks * len(names) + global_item
     keep = item >= 0
+    if keep.all():
+        return _ApprovalColumns(part=part, ballot=ballot, item=item, ranked=ranked, order=order)
     return _ApprovalColumns(
         part=part[keep],
         ballot=ballot[keep],
         item=item[keep],
-        ranked=(ranks != UNRANKED)[keep],
-        order=(ranks * len(names) + global_item)[keep],
+        ranked=ranked[keep],
+        order=order[keep],
     )
 
 

@@ -134,7 +134,8 @@ def run(name: str, url: str) -> list[tuple[str, float]]:
         ("city tally at once, menus as arrays (city_tally)", times["arrays"], True),
         ("  of which reading the arrays (city_arrays)", times["read"], False),
         ("  of which the engine on them (tally_arrays)", counting, False),
-        ("city tally at once, every menu a dict (city_menus)", times["dicts"], True),
+        # For comparison: the goal is the tally; these are its menus all turned into dicts.
+        ("city tally at once, every menu a dict (city_menus)", times["dicts"], False),
     ]
     for label, seconds, goal in lines:
         ratio = seconds / baseline

@@ -164,3 +164,68 @@ def test_a_ballot_left_with_no_items_is_stored_without_any(
     assert emptied.ballot.is_current and not first.ballot.is_current
     items = session.exec(select(BallotItem).where(BallotItem.ballot_id == emptied.ballot.id))
     assert items.all() == []
+
+
+def test_a_ballot_rolled_back_leaves_the_session_as_a_flushed_one_does(
+    session: Session, place: tuple[Survey, list[Household]]
+) -> None:
+    """On PostgreSQL the ballot is inserted past the flush and joins the session as
+    persistent; rolled back, it must leave the session as on SQLite, not stay with its
+    row gone (reading it would then fail)."""
+    survey, homes = place
+    kept = submit_ballot(
+        session,
+        survey=survey,
+        household=homes[1],
+        answers=Answers(approve=["gas_pipeline"]),
+        submission_key=uuid.uuid4().hex,
+    ).ballot
+    session.commit()
+    submitted = submit_ballot(
+        session,
+        survey=survey,
+        household=homes[0],
+        answers=Answers(approve=["gas_pipeline"]),
+        submission_key=uuid.uuid4().hex,
+    )
+    receipt = submitted.ballot.receipt
+    session.rollback()
+    assert submitted.ballot not in session
+    assert submitted.ballot.receipt == receipt
+    assert kept in session and kept.receipt  # committed before: untouched
+    assert session.exec(select(func.count()).select_from(Ballot)).one() == 1
+    # The same household answers again in a new transaction: stored once.
+    again = submit_ballot(
+        session,
+        survey=survey,
+        household=homes[0],
+        answers=Answers(approve=["water_supply"]),
+        submission_key=uuid.uuid4().hex,
+    )
+    session.commit()
+    assert again.ballot in session
+    assert session.exec(select(func.count()).select_from(Ballot)).one() == 2
+
+
+def test_a_savepoint_rolled_back_forgets_only_its_own_ballots(
+    session: Session, place: tuple[Survey, list[Household]]
+) -> None:
+    survey, homes = place
+
+    def submit(home: Household) -> Ballot:
+        return submit_ballot(
+            session,
+            survey=survey,
+            household=home,
+            answers=Answers(approve=["gas_pipeline"]),
+            submission_key=uuid.uuid4().hex,
+        ).ballot
+
+    outer = submit(homes[0])
+    savepoint = session.begin_nested()
+    inner = submit(homes[1])
+    savepoint.rollback()
+    assert inner not in session
+    assert outer in session and outer.receipt
+    session.commit()
+    assert session.exec(select(Ballot.household_id)).all() == [homes[0].id]

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import Integer, String, and_, bindparam, func, insert, or_, true, update
+from sqlalchemy import Integer, String, and_, bindparam, event, func, insert, or_, true, update
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import make_transient, make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from consult.models import Ballot, BallotItem, Channel, Compound, Household, Survey, Tenure
@@ -282,6 +283,36 @@ def _insert_with_items(
     ballot.id = session.connection().execute(_INSERT_BALLOT_AND_ITEMS, params).scalar_one()
     make_transient_to_detached(ballot)
     session.add(ballot)
+    # A flushed new object leaves the session if its transaction is rolled back; one
+    # joined as persistent would stay, its row gone: noted, to leave alike (below).
+    session.info.setdefault(_INSERTED, []).append((_innermost(session), ballot))
+
+
+#: Ballots inserted past the flush in a transaction not yet committed: (transaction, ballot).
+_INSERTED = "consult.inserted_ballots"
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_inserted(session: OrmSession) -> None:
+    """Make the ballots inserted in the transaction rolled back transient, as a flush's
+    are (here, before the session expires what it holds)."""
+    inserted = session.info.get(_INSERTED)
+    if not inserted:
+        return
+    kept = []
+    for transaction, ballot in inserted:
+        if transaction is not None and transaction.is_active:
+            kept.append((transaction, ballot))
+            continue
+        if ballot in session:
+            session.expunge(ballot)
+        make_transient(ballot)
+    session.info[_INSERTED] = kept
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _inserted_committed(session: OrmSession) -> None:
+    session.info.pop(_INSERTED, None)
 
 
 def normalize_receipt(text: str) -> str:

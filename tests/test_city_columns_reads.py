@@ -47,11 +47,11 @@ def test_approvals_of_ballots_stored_after_the_ballots_were_read_are_left_out(
     expected = city_tally(session).all_menus()
     read = city_columns._approvals
 
-    def with_later_ballots(connection, ballots, names):  # type: ignore[no-untyped-def]
-        ids, items, ranks = read(connection, ballots, names)
+    def with_later_ballots(connection, ballots, code):  # type: ignore[no-untyped-def]
+        ids, items, ranks = read(connection, ballots, code)
         later = np.array([0, int(ids.max()) + 1, int(ids.max()) + 500])
         unranked = np.full(3, city_columns.UNRANKED)
-        gas, fire = names.index("gas_pipeline"), names.index("fire_safety")
+        gas, fire = code["gas_pipeline"], code["fire_safety"]
         return (
             np.concatenate([ids, later]),
             np.concatenate([items, [gas, fire, gas]]),

@@ -166,6 +166,17 @@ def test_a_ballot_left_with_no_items_is_stored_without_any(
     assert items.all() == []
 
 
+def answer(session: Session, survey: Survey, home: Household, item: str) -> Ballot:
+    """Submit one household's answer (not committed); return its ballot."""
+    return submit_ballot(
+        session,
+        survey=survey,
+        household=home,
+        answers=Answers(approve=[item]),
+        submission_key=uuid.uuid4().hex,
+    ).ballot
+
+
 def test_a_ballot_rolled_back_leaves_the_session_as_a_flushed_one_does(
     session: Session, place: tuple[Survey, list[Household]]
 ) -> None:
@@ -173,37 +184,19 @@ def test_a_ballot_rolled_back_leaves_the_session_as_a_flushed_one_does(
     persistent; rolled back, it must leave the session as on SQLite, not stay with its
     row gone (reading it would then fail)."""
     survey, homes = place
-    kept = submit_ballot(
-        session,
-        survey=survey,
-        household=homes[1],
-        answers=Answers(approve=["gas_pipeline"]),
-        submission_key=uuid.uuid4().hex,
-    ).ballot
+    kept = answer(session, survey, homes[1], "gas_pipeline")
     session.commit()
-    submitted = submit_ballot(
-        session,
-        survey=survey,
-        household=homes[0],
-        answers=Answers(approve=["gas_pipeline"]),
-        submission_key=uuid.uuid4().hex,
-    )
-    receipt = submitted.ballot.receipt
+    rolled_back = answer(session, survey, homes[0], "gas_pipeline")
+    receipt = rolled_back.receipt
     session.rollback()
-    assert submitted.ballot not in session
-    assert submitted.ballot.receipt == receipt
+    assert rolled_back not in session
+    assert rolled_back.receipt == receipt
     assert kept in session and kept.receipt  # committed before: untouched
     assert session.exec(select(func.count()).select_from(Ballot)).one() == 1
     # The same household answers again in a new transaction: stored once.
-    again = submit_ballot(
-        session,
-        survey=survey,
-        household=homes[0],
-        answers=Answers(approve=["water_supply"]),
-        submission_key=uuid.uuid4().hex,
-    )
+    again = answer(session, survey, homes[0], "water_supply")
     session.commit()
-    assert again.ballot in session
+    assert again in session
     assert session.exec(select(func.count()).select_from(Ballot)).one() == 2
 
 
@@ -211,19 +204,9 @@ def test_a_savepoint_rolled_back_forgets_only_its_own_ballots(
     session: Session, place: tuple[Survey, list[Household]]
 ) -> None:
     survey, homes = place
-
-    def submit(home: Household) -> Ballot:
-        return submit_ballot(
-            session,
-            survey=survey,
-            household=home,
-            answers=Answers(approve=["gas_pipeline"]),
-            submission_key=uuid.uuid4().hex,
-        ).ballot
-
-    outer = submit(homes[0])
+    outer = answer(session, survey, homes[0], "gas_pipeline")
     savepoint = session.begin_nested()
-    inner = submit(homes[1])
+    inner = answer(session, survey, homes[1], "gas_pipeline")
     savepoint.rollback()
     assert inner not in session
     assert outer in session and outer.receipt

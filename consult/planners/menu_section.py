@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from flask import current_app, g, render_template, request, session
+from flask import current_app, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -127,7 +127,7 @@ def kept_page(render: Callable[[], str], *shown: Hashable) -> str:
     key = _Key(
         *shown,
         str(get_locale()),
-        g.get("large_text", large_text()),
+        large_text(),
         request.path,
         (account.get_id(), account.role, account.username, account.display_name),
     )

@@ -422,7 +422,8 @@ def _approval_columns(
     # Every offered item by its id's order (priorities of equal rank go by id, as in
     # ballot_entry); any other item is the last code, offered nowhere.
     names = sorted(set().union(*item_lists))
-    ballot_ids, global_item, ranks = _approvals(connection, ballots, names)
+    code = {name: k for k, name in enumerate(names)}
+    ballot_ids, global_item, ranks = _approvals(connection, ballots, code)
     # The approvals are read by a statement after the ballots': a ballot stored or
     # replaced in between is not among those read, and its approvals are left out (as
     # are those of earlier ballots in the range read: history, other surveys).
@@ -433,7 +434,6 @@ def _approval_columns(
         ballot_ids, global_item, ranks = ballot_ids[known], global_item[known], ranks[known]
     # An item the survey no longer offers is not counted (local index -1), as in ballot_entry.
     local = np.full((len(item_lists), len(names) + 1), -1, dtype=np.int64)
-    code = {name: k for k, name in enumerate(names)}
     for p, listed in enumerate(item_lists):
         local[p, [code[i] for i in listed]] = np.arange(len(listed))
     ballot = ballots.row_of_id[ballot_ids]
@@ -454,10 +454,10 @@ def _approval_columns(
 
 
 def _approvals(
-    connection: sa.Connection, ballots: _BallotColumns, names: list[str]
+    connection: sa.Connection, ballots: _BallotColumns, code: dict[str, int]
 ) -> tuple[Ints, Ints, Ints]:
     """Return the approvals of the ballots in the id range of those read: ballot ids, item
-    codes (an item's place in names, len(names) for any other) and ranks (UNRANKED for none).
+    codes (`code` of the item, len(code) for any other) and ranks (UNRANKED for none).
 
     The range is read without joining the ballots: the caller keeps the approvals of
     the ballots it read.
@@ -467,7 +467,7 @@ def _approvals(
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     in_range = col(BallotItem.ballot_id).between(low, high)
     if connection.dialect.name == "postgresql":
-        packed = _packed_approvals(connection, in_range, names)
+        packed = _packed_approvals(connection, in_range, code)
         if packed is not None:
             return packed
     rank = func.coalesce(col(BallotItem.rank), UNRANKED)
@@ -479,7 +479,6 @@ def _approvals(
             _joined(rank),
         ).where(in_range)
     ).one()
-    code = {name: k for k, name in enumerate(names)}
     items = item_text.split(ITEM_SEPARATOR) if count else []
     if len(items) == count:
         ballot_ids, ranks = _numbers(ballot_text, count), _numbers(rank_text, count)
@@ -493,7 +492,7 @@ def _approvals(
         ranks = np.fromiter((row[2] for row in rows), dtype=np.int64, count=count)
     return (
         ballot_ids,
-        np.fromiter(map(code.get, items, repeat(len(names), count)), np.int64, count=count),
+        np.fromiter(map(code.get, items, repeat(len(code), count)), np.int64, count=count),
         ranks,
     )
 
@@ -504,7 +503,7 @@ NO_RANK = (1 << RANK_BITS) - 1
 
 
 def _packed_approvals(
-    connection: sa.Connection, in_range: Any, names: list[str]
+    connection: sa.Connection, in_range: Any, code: dict[str, int]
 ) -> tuple[Ints, Ints, Ints] | None:
     """Read the approvals on PostgreSQL as one column of numbers, or return None.
 
@@ -521,10 +520,9 @@ def _packed_approvals(
     if bits is None:
         return None
     mask = (1 << bits) - 1
-    code = {name: k for k, name in enumerate(names)}
-    slot_code = np.full(mask + 1, len(names), dtype=np.int64)
+    slot_code = np.full(mask + 1, len(code), dtype=np.int64)
     for item_id, hashed in rows:
-        slot_code[hashed & mask] = code.get(item_id, len(names))
+        slot_code[hashed & mask] = code.get(item_id, len(code))
     rank = col(BallotItem.rank)
 
     def number(value: int) -> Any:  # a shift's count must be an integer, not a bigint

@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.secret_key_for(Path(app.instance_path))
+    config.raise_collector_threshold(int(app.config["GC_YOUNG_THRESHOLD"] or 0))
 
     if app.config["HTTPS"]:
         app.config.update(

@@ -10,7 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
-from consult.models import AuditEvent, Household, Publication, Survey
+from consult.models import AuditEvent, Household, Publication, Survey, SurveyPhase, SurveyStatus
+from consult.services import places, publications, surveys
 from consult.services.surveys import local_today
 from tests.conftest import hidden_fields
 from tests.factories import create_compound, create_user, log_in, open_survey
@@ -171,3 +172,36 @@ def test_only_published_meetings_go_public_on_their_local_day(session: Session) 
     content = snapshot(session, compound, survey, local_today())
     assert content["minutes"] == [{"code": "pub1", "title": "议事会 pub1", "date": "2026-11-21"}]
     assert [action["what"] for action in content["actions"]] == ["修楼道灯"]
+
+
+def test_overview_reads_what_the_three_lookups_read(session: Session) -> None:
+    """The district, current survey and latest publication of a compound, in one
+    statement, are those `district_of`, `current_survey` and `published` find, through
+    drafts, later surveys, other compounds' rows and several versions."""
+    compound, _homes = create_compound(session)
+    other, _ = create_compound(session, code="otheryard", name="别的小区")
+
+    def agrees() -> None:
+        for place in (compound, other):
+            for phase in SurveyPhase:
+                assert publications.overview(session, place, phase) == (
+                    places.district_of(session, place),
+                    surveys.current_survey(session, place, phase),
+                    publications.published(session, place),
+                )
+
+    agrees()  # no survey, no publication
+    open_survey(session, compound, status=SurveyStatus.DRAFT)
+    agrees()  # a draft is not current
+    first = open_survey(session, compound, status=SurveyStatus.CLOSED)
+    open_survey(session, other)
+    agrees()
+    for version in (1, 2):
+        session.add(Publication(compound_id=compound.id, survey_id=first.id, version=version))
+    session.add(Publication(compound_id=other.id, survey_id=first.id, version=3))
+    session.commit()
+    open_survey(session, compound)  # a later survey is current
+    open_survey(session, compound, status=SurveyStatus.DRAFT)
+    agrees()
+    latest = publications.overview(session, compound).publication
+    assert latest is not None and latest.version == 2

@@ -23,7 +23,7 @@ from consult.access import current_compound, requires
 from consult.db import get_session
 from consult.facilitators import bp
 from consult.models import Compound, Household, Role, SurveyMode
-from consult.services import accounts, audit, codes, places, surveys
+from consult.services import accounts, audit, codes, places, publications, surveys
 from consult.services.ballots import commit_with_retry
 from consult.services.tallies import METHODS, compound_menu, menu_options
 from consult.urls import public_url
@@ -57,7 +57,7 @@ def home() -> Page:
 def compound(code: str) -> Page:
     session = get_session()
     place = current_compound(code)
-    survey = surveys.current_survey(session, place)
+    district, survey, _publication = publications.overview(session, place)
     with_code = session.exec(
         select(func.count())
         .select_from(Household)
@@ -66,7 +66,7 @@ def compound(code: str) -> Page:
     return render_template(
         "facilitators/compound.html",
         compound=place,
-        district=places.district_of(session, place),
+        district=district,
         survey=survey,
         households=places.household_count(session, place),
         answered=surveys.answered_count(session, survey) if survey else 0,

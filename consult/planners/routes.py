@@ -24,7 +24,6 @@ from consult.services import (
     coverage,
     dashboards,
     meetings,
-    places,
     publications,
     surveys,
 )
@@ -164,14 +163,14 @@ def demand() -> Page:
 def compound(code: str) -> Page:
     session = get_session()
     place = current_compound(code)
-    survey = surveys.current_survey(session, place)
+    district, survey, publication = publications.overview(session, place)
     rooms = coverage.building_sizes(session, place)
     context: dict[str, Any] = {
         "compound": place,
-        "district": places.district_of(session, place),
+        "district": district,
         "survey": survey,
         "plan": meetings.action_plan(session, place, surveys.local_today()),
-        "publication": publications.published(session, place),
+        "publication": publication,
         "can_plan": current_user.role in PLAN,
         "households": sum(total for _number, total in rooms),
     }
@@ -187,7 +186,7 @@ def compound(code: str) -> Page:
         verified_only=verified_only,
         mode=survey.mode,
     )
-    district, plan, publication = context["district"], context["plan"], context["publication"]
+    plan = context["plan"]
     return kept_page(
         lambda: render_template("planners/compound.html", section=section, **context),
         # Everything else the page shows (the section is kept under its whole reading).

@@ -94,7 +94,7 @@ def favicon() -> Page:
 def landing(code: str) -> Page:
     session = get_session()
     compound = current_compound(code)
-    survey = surveys.current_survey(session, compound)
+    district, survey, publication = publications.overview(session, compound)
     today = surveys.local_today()
     plan = plans.plan_of(session, compound)
     published_plan = plan if plan is not None and plan.published is not None else None
@@ -108,11 +108,11 @@ def landing(code: str) -> Page:
             for m in compound_meetings(session, compound)
             if m.status in (MeetingStatus.IN_PROGRESS, MeetingStatus.PUBLISHED)
         ],
-        district=places.district_of(session, compound),
+        district=district,
         survey=survey,
         closed=surveys.why_closed(survey),
         progress=_progress(compound, survey),
-        publication=publications.published(session, compound),
+        publication=publication,
         steps=phases.timeline(session, compound),
         plan=published_plan,
         notice_open=plans.notice_open(compound, published_plan, today),

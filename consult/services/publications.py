@@ -9,16 +9,27 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func
+from sqlalchemy import select as sql_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from consult.models import Account, Compound, Meeting, MeetingStatus, Publication, Survey
+from consult.models import (
+    Account,
+    Compound,
+    District,
+    Meeting,
+    MeetingStatus,
+    Publication,
+    Survey,
+    SurveyPhase,
+)
 from consult.models._base import row_id, utcnow
 from consult.services.meetings import action_plan
 from consult.services.results import PUBLIC_MIN_COUNT, public_results
-from consult.services.surveys import local_time
+from consult.services.surveys import current_survey_id, local_time
 
 #: Days residents have to object or comment, by default (a common notice period).
 NOTICE_DAYS = 7
@@ -141,3 +152,44 @@ _LATEST = (
     .order_by(col(Publication.version).desc())
     .limit(1)
 )
+
+
+class Overview(NamedTuple):
+    """What a compound's staff page shows above its figures."""
+
+    district: District
+    survey: Survey | None
+    publication: Publication | None
+
+
+_LATEST_ONE = aliased(Publication, name="latest_publication")
+#: The compound's district, current survey (as `current_survey`) and latest publication
+#: (as `published`), in one statement: each alone costs the ORM as much as all three.
+_OVERVIEW = (
+    select(District, Survey, Publication)
+    .select_from(District)
+    .where(col(District.id) == bindparam("district"))
+    .outerjoin(
+        Survey, col(Survey.id) == current_survey_id(bindparam("compound"), bindparam("phase"))
+    )
+    .outerjoin(
+        Publication,
+        col(Publication.id)
+        == sql_select(col(_LATEST_ONE.id))
+        .where(col(_LATEST_ONE.compound_id) == bindparam("compound"))
+        .order_by(col(_LATEST_ONE.version).desc())
+        .limit(1)
+        .scalar_subquery(),
+    )
+)
+
+
+def overview(
+    session: Session, compound: Compound, phase: SurveyPhase = SurveyPhase.NEEDS
+) -> Overview:
+    """Return the compound's district, current survey of the phase and latest publication."""
+    district, survey, publication = session.exec(
+        _OVERVIEW,
+        params={"district": compound.district_id, "compound": compound.id, "phase": phase},
+    ).one()
+    return Overview(district, survey, publication)

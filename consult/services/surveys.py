@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Session, col, select
 
 from consult.catalog import catalog_by_id
@@ -57,22 +58,27 @@ def current_survey(
     return session.exec(_CURRENT_SURVEY, params={"compound": compound.id, "phase": phase}).first()
 
 
+def current_survey_id(compound: Any, phase: Any) -> ScalarSelect[Any]:
+    """Return the id of the compound's current survey of the phase (as `current_survey`
+    finds it) as a scalar subquery, for statements that read it with other things."""
+    latest = aliased(Survey, name="latest")
+    return (
+        sql_select(col(latest.id))
+        .where(
+            col(latest.compound_id) == compound,
+            col(latest.phase) == phase,
+            col(latest.status) != SurveyStatus.DRAFT,
+        )
+        .order_by(col(latest.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 #: A compound by its code, its current survey of a phase (as `current_survey`) and the
 #: ids of the items that survey offers, in one statement: what a submission checks first.
 _ID_SEPARATOR = "\x1f"  # never in an item id
-_LATEST = aliased(Survey, name="latest")
-_LATEST_SURVEY_ID = (
-    sql_select(col(_LATEST.id))
-    .where(
-        col(_LATEST.compound_id) == col(Compound.id),
-        col(_LATEST.phase) == bindparam("phase"),
-        col(_LATEST.status) != SurveyStatus.DRAFT,
-    )
-    .order_by(col(_LATEST.id).desc())
-    .limit(1)
-    .correlate(Compound)
-    .scalar_subquery()
-)
+_LATEST_SURVEY_ID = current_survey_id(col(Compound.id), bindparam("phase")).correlate(Compound)
 _OFFERED_IDS = (
     sql_select(func.aggregate_strings(col(SurveyItem.item_id), _ID_SEPARATOR))
     .where(col(SurveyItem.survey_id) == col(Survey.id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,18 +55,19 @@ class BallotsRead:
     rank_depth: int
     #: The offered items in form order: (id, category, name_zh, name_en, cost).
     items: tuple[tuple[str, str, str, str, int | None], ...]
-    #: The current ballots by household label, column by column: (elderly, children,
-    #: channels, verified, labels, buildings, choices). A ballot's choices are its stored
-    #: approvals as a JSON array of [item, rank or null] pairs, in no set order.
-    ballots: tuple[tuple[Any, ...], ...]
+    #: The current ballots as one JSON text, by household label: [[elderly, children,
+    #: channel, verified, label, building, choices], ...], a ballot's choices its stored
+    #: approvals as [[item, rank or null], ...] in no set order (or null: none). One
+    #: text, made by the database: a large compound's reading is cheap to fetch, key
+    #: and compare, and parsed only when a document is made of it.
+    ballots: str
     #: The meetings' counted hands: (id, date, ((item, for, against, abstain), ...)).
     meetings: Meetings
 
 
-class json_pairs(FunctionElement[str]):  # noqa: N801 (an SQL function's name)
-    """Aggregate (item, rank) pairs into the text of a JSON array of [item, rank] arrays."""
+class json_pairs(FunctionElement[Any]):  # noqa: N801 (an SQL function's name)
+    """Aggregate (item, rank) pairs into a JSON array of [item, rank] arrays."""
 
-    type = sa.String()
     name = "json_pairs"
     inherit_cache = True
 
@@ -76,13 +77,38 @@ def _json_pairs(element: json_pairs, compiler: SQLCompiler, **kw: Any) -> str:
     item, rank = (compiler.process(clause, **kw) for clause in element.clauses)
     # In one order, so that the same approvals always read as the same text (the key
     # of the kept menu section).
-    return f"CAST(json_agg(json_build_array({item}, {rank}) ORDER BY {item}) AS TEXT)"
+    return f"json_agg(json_build_array({item}, {rank}) ORDER BY {item})"
 
 
 @compiles(json_pairs, "sqlite")
 def _json_pairs_sqlite(element: json_pairs, compiler: SQLCompiler, **kw: Any) -> str:
     item, rank = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"json_group_array(json_array({item}, {rank}))"
+
+
+class json_rows(FunctionElement[str]):  # noqa: N801 (an SQL function's name)
+    """Aggregate rows into the text of a JSON array of arrays, one a row; the last
+    column is JSON (it goes in as a value, not as a string). The first of the rows'
+    order (PostgreSQL) is the column named `order`; SQLite keeps its input's order."""
+
+    type = sa.String()
+    name = "json_rows"
+    inherit_cache = True
+
+
+@compiles(json_rows)
+def _json_rows(element: json_rows, compiler: SQLCompiler, **kw: Any) -> str:
+    *columns, last, order = (compiler.process(clause, **kw) for clause in element.clauses)
+    values = ", ".join([*columns, last])
+    return f"CAST(json_agg(json_build_array({values}) ORDER BY {order}) AS TEXT)"
+
+
+@compiles(json_rows, "sqlite")
+def _json_rows_sqlite(element: json_rows, compiler: SQLCompiler, **kw: Any) -> str:
+    *columns, last, _order = (compiler.process(clause, **kw) for clause in element.clauses)
+    # A subquery's JSON comes out as text: json() makes it a value again.
+    values = ", ".join([*columns, f"json({last})"])
+    return f"json_group_array(json_array({values}))"
 
 
 #: The survey's offered items, in form order.
@@ -99,9 +125,8 @@ _OFFERED = (
     .order_by(col(SurveyItem.position))
 )
 #: The survey's current ballots by household label, one row each, its approvals folded
-#: into one JSON text: a large compound's thousands of approvals cost the database
-#: little, and Python no row each.
-_BALLOTS = (
+#: into one JSON array...
+_BALLOT_ROWS = (
     sa.select(
         col(Ballot.elderly),
         col(Ballot.children),
@@ -111,14 +136,19 @@ _BALLOTS = (
         col(Building.number),
         sa.select(json_pairs(col(BallotItem.item_id), col(BallotItem.rank)))
         .where(col(BallotItem.ballot_id) == Ballot.id)
-        .scalar_subquery(),
+        .scalar_subquery()
+        .label("choices"),
     )
     .join(Household, col(Household.id) == Ballot.household_id)
     .join(Unit, col(Unit.id) == Household.unit_id)
     .join(Building, col(Building.id) == Unit.building_id)
     .where(col(Ballot.survey_id) == sa.bindparam("survey"), col(Ballot.is_current))
     .order_by(col(Household.label))
+    .subquery("current_ballot")
 )
+#: ...and all of them into one JSON text: a large compound's thousands of approvals
+#: cost the database little, and Python no row each (see BallotsRead.ballots).
+_BALLOTS = sa.select(json_rows(*_BALLOT_ROWS.c, _BALLOT_ROWS.c.label))
 #: The compound's households.
 _HOUSEHOLDS = (
     sa.select(func.count())
@@ -139,7 +169,8 @@ _HANDS = (
     .join(Meeting, col(Meeting.id) == AgendaItem.meeting_id)
     .where(
         col(Meeting.compound_id) == sa.bindparam("compound"),
-        col(Meeting.status).in_(COUNTED_MEETINGS),
+        # Not IN: an IN list is expanded (the statement rendered again) on every run.
+        sa.or_(*(col(Meeting.status) == status for status in COUNTED_MEETINGS)),
         col(AgendaItem.hands_for).is_not(None),
     )
     .order_by(col(Meeting.starts_at), col(Meeting.id), col(AgendaItem.position), col(AgendaItem.id))
@@ -159,7 +190,8 @@ def read_ballots(session: Session, compound: Compound, survey: Survey) -> Ballot
         items=tuple(
             (item_id, str(category), zh, en, cost) for item_id, category, zh, en, cost in offered
         ),
-        ballots=_columns(7, connection.execute(_BALLOTS, {"survey": survey.id}).all()),
+        # None: no ballots (PostgreSQL's json_agg of no rows).
+        ballots=connection.execute(_BALLOTS, {"survey": survey.id}).scalar_one() or "[]",
         meetings=_meetings(connection, compound, {row[0] for row in offered}),
     )
 
@@ -181,11 +213,6 @@ def _meetings(connection: Connection, compound: Compound, offered: set[str]) -> 
     return tuple((code, day, tuple(votes[key])) for key, code, day in order if votes[key])
 
 
-def _columns(width: int, rows: Sequence[Any]) -> tuple[tuple[Any, ...], ...]:
-    """Return rows as columns: plain tuples, cheap to keep and to compare."""
-    return tuple(zip(*rows, strict=True)) if rows else ((),) * width
-
-
 def ballots_document(session: Session, compound: Compound, survey: Survey) -> dict[str, Any]:
     """Return the survey's current ballots as a consult.ballots/1 document."""
     return document_of(read_ballots(session, compound, survey))
@@ -194,8 +221,6 @@ def ballots_document(session: Session, compound: Compound, survey: Survey) -> di
 def document_of(read: BallotsRead) -> dict[str, Any]:
     """Return the consult.ballots/1 document of a read."""
     offered = {item[0] for item in read.items}
-    # Every ballot's [item, rank] pairs parsed in one go (None: a ballot without approvals).
-    approvals = json.loads("[" + ",".join(pairs or "[]" for pairs in read.ballots[6]) + "]")
     return {
         "format": BALLOTS_FORMAT,
         "compound": {"code": read.code, "name": read.name, "households": read.households},
@@ -212,9 +237,19 @@ def document_of(read: BallotsRead) -> dict[str, Any]:
             for item_id, category, zh, en, cost in read.items
         ],
         "ballots": [
-            ballot_entry(label, building, pairs, offered, *flags)
-            for *flags, label, building, _choices, pairs in zip(
-                *read.ballots, approvals, strict=True
+            # SQLite's JSON has 0 and 1 for booleans; choices are null for none (PostgreSQL).
+            ballot_entry(
+                label,
+                building,
+                choices or (),
+                offered,
+                bool(elderly),
+                bool(children),
+                channel,
+                bool(verified),
+            )
+            for elderly, children, channel, verified, label, building, choices in json.loads(
+                read.ballots
             )
         ],
         "meetings": [

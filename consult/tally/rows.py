@@ -1,10 +1,12 @@
 """Turn the ballots of one or many compounds into arrays, checking every field.
 
-The fast path reads each field of all ballots with C-level loops (a chunk of
-compounds at a time, so that each chunk's objects stay in the processor's
-cache across the passes) and checks the whole batch at once; when anything
-looks wrong, a slow path walks the ballots one by one to name the first faulty
-ballot and field (or, finding none, reads them one by one).
+The fast path reads and checks every ballot of a batch in one compiled pass
+(`_reader.pyx`, built when the package is installed where a C compiler is);
+without it, C-level loops of the standard library read each field of all
+ballots (a chunk of compounds at a time, so that each chunk's objects stay in
+the processor's cache across the passes) and check the whole batch at once.
+When anything looks wrong, a slow path walks the ballots one by one to name
+the first faulty ballot and field (or, finding none, reads them one by one).
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ from numpy.typing import NDArray
 
 from consult.tally.contract import CHANNELS, TallyInputError
 
+try:
+    from consult.tally import _reader
+except ImportError:  # installed without a C compiler: the pure-Python reader reads alone
+    _reader = None  # type: ignore[assignment]
+
+#: Whether the bulk reading is the compiled one (tests switch it off to hold the other).
+COMPILED = _reader is not None
+
+_NAMED_CHANNEL = {name: k for k, name in enumerate(CHANNELS)}
 _CHANNEL_CODE: dict[object, int] = {name: k for k, name in enumerate(CHANNELS)}
 _CHANNEL_CODE[None] = len(CHANNELS)
 _FLAGS = ("elderly", "children", "verified")
@@ -300,6 +311,8 @@ def _fast(
     sizes = list(map(len, raws))
     offsets = np.zeros(len(raws) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
+    if COMPILED and type(index) is dict:
+        return _compiled(raws, index, rank_depths, offsets)
     counts = np.asarray(sizes, dtype=np.int64)
     n, m = int(offsets[-1]), len(index)
     reader = _Reader(index)
@@ -325,6 +338,33 @@ def _fast(
         building_compound=owner,
         offsets=offsets,
         pairs=read,
+    )
+
+
+def _compiled(
+    raws: Sequence[list[Any]],
+    index: dict[str, int],
+    rank_depths: Sequence[int],
+    offsets: NDArray[np.int64],
+) -> Rows | None:
+    """Read and check the ballots in one compiled pass; None as `_fast`."""
+    read = _reader.read(raws, index, rank_depths, _NAMED_CHANNEL, len(CHANNELS))
+    if read is None:
+        return None
+    households, approve, rows, items, rank_rows, rank_items, positions = read[:7]
+    flags, channel, building, names, owner = read[7:]
+    return Rows(
+        household_ids=households,
+        approve=approve,
+        elderly=flags[0],
+        children=flags[1],
+        verified=flags[2],
+        channel=channel,
+        building=building,
+        building_names=names,
+        building_compound=owner,
+        offsets=offsets,
+        pairs=Pairs(rows, items, rank_rows, rank_items, positions),
     )
 
 

@@ -1,15 +1,18 @@
 """The bulk reading of ballots agrees with the ballot-by-ballot one, faults and all.
 
-`read_rows_many` reads every ballot of a batch with C-level passes (`_fast`)
-and, when anything looks wrong, checks the ballots one by one (`_diagnose`,
-which raises the precise error) and reads them one by one (`_slow`). These
-tests hold the fast path to the slow one: equal rows for valid ballots, and no
-faulty ballot let through.
+`read_rows_many` reads every ballot of a batch in bulk (`_fast`: the compiled
+reader, or without it C-level passes of the standard library) and, when
+anything looks wrong, checks the ballots one by one (`_diagnose`, which raises
+the precise error) and reads them one by one (`_slow`). These tests hold both
+bulk readers to the slow path: equal rows for valid ballots, and no faulty
+ballot let through.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -25,6 +28,22 @@ from consult.tally import rows as reading
 from tests.tally.test_tally_properties import documents
 
 SETTINGS = settings(max_examples=80, deadline=None)
+
+#: The bulk readers: the compiled one (when built) and the pure-Python one.
+READERS = ["compiled", "python"]
+
+
+@contextmanager
+def bulk_reader(kind: str) -> Iterator[None]:
+    """Read in bulk with the compiled reader or the pure-Python one."""
+    if kind == "compiled" and reading._reader is None:
+        pytest.skip("the compiled reader is not built")
+    kept = reading.COMPILED
+    reading.COMPILED = kind == "compiled"
+    try:
+        yield
+    finally:
+        reading.COMPILED = kept
 
 
 def batch(docs: list[dict[str, Any]]) -> tuple[list[list[Any]], dict[str, int], list[int]]:
@@ -98,12 +117,13 @@ def city(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+@pytest.mark.parametrize("reader", READERS)
 @SETTINGS
 @given(docs=st.lists(documents(max_ballots=9), min_size=1, max_size=5), chunk=st.integers(1, 12))
-def test_the_bulk_reading_equals_the_ballot_by_ballot_one(docs, chunk):
+def test_the_bulk_reading_equals_the_ballot_by_ballot_one(reader, docs, chunk):
     docs = city(docs)
     raws, index, depths = batch(docs)
-    with chunks_of(chunk):
+    with bulk_reader(reader), chunks_of(chunk):
         fast = reading._fast(raws, index, depths)
     assert fast is not None
     same_rows(fast, reading._slow(raws, index))
@@ -111,8 +131,37 @@ def test_the_bulk_reading_equals_the_ballot_by_ballot_one(docs, chunk):
 
 
 @SETTINGS
+@given(docs=st.lists(documents(max_ballots=9), min_size=1, max_size=5))
+def test_both_bulk_readings_give_the_same_rows_and_pairs(docs):
+    raws, index, depths = batch(city(docs))
+    with bulk_reader("compiled"):
+        compiled = reading._fast(raws, index, depths)
+    with bulk_reader("python"):
+        python = reading._fast(raws, index, depths)
+    assert compiled is not None and python is not None
+    same_rows(compiled, python)
+    assert compiled.pairs is not None and python.pairs is not None
+    for name in ("approve_row", "approve_item", "rank_row", "rank_item", "rank_position"):
+        assert getattr(compiled.pairs, name).tolist() == getattr(python.pairs, name).tolist()
+
+
+@pytest.mark.parametrize("reader", READERS)
+@SETTINGS
+@given(docs=st.lists(documents(max_ballots=9), min_size=1, max_size=3))
+def test_ballots_read_from_json_read_alike(reader, docs):
+    """JSON gives keys and strings that are equal to the names, not the names themselves."""
+    raws, index, depths = batch(json.loads(json.dumps(city(docs))))
+    with bulk_reader(reader):
+        fast = reading._fast(raws, index, depths)
+    assert fast is not None
+    same_rows(fast, reading._slow(raws, index))
+    same_pairs(fast)
+
+
+@pytest.mark.parametrize("reader", READERS)
+@SETTINGS
 @given(doc=documents(max_ballots=9), data=st.data())
-def test_optional_fields_left_out_or_null_read_alike(doc, data):
+def test_optional_fields_left_out_or_null_read_alike(reader, doc, data):
     raws, index, depths = batch([doc])
     for ballot in raws[0]:
         for key in ("rank", "building", "channel", "elderly", "children", "verified"):
@@ -121,7 +170,8 @@ def test_optional_fields_left_out_or_null_read_alike(doc, data):
                 ballot.pop(key, None)
             elif how == "null":
                 ballot[key] = None
-    fast = reading._fast(raws, index, depths)
+    with bulk_reader(reader):
+        fast = reading._fast(raws, index, depths)
     assert fast is not None
     same_rows(fast, reading._slow(raws, index))
 
@@ -134,10 +184,19 @@ class Items(list):  # type: ignore[type-arg]
     """A list subclass: valid, read by the slow path."""
 
 
-def test_subclasses_of_dict_and_list_are_read_one_by_one(make_doc):
-    plain = make_doc([{"household": "h1", "approve": ["a", "b"], "rank": ["b"]}])
+class Name(str):
+    """A str subclass: valid, read by the slow path."""
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_subclasses_of_dict_list_and_str_are_read_one_by_one(reader, make_doc):
+    plain = make_doc([{"household": "h1", "approve": ["a", "b"], "rank": ["b"], "channel": "qr"}])
     odd = make_doc([Ballot(household="h1", approve=Items(["a", "b"]), rank=Items(["b"]))])
-    assert tally_many([odd]) == tally_many([plain])
+    odd["ballots"][0]["channel"] = Name("qr")
+    named = make_doc([{"household": Name("h1"), "approve": [Name("a"), "b"], "rank": ["b"]}])
+    named["ballots"][0]["channel"] = "qr"
+    with bulk_reader(reader):
+        assert tally_many([odd]) == tally_many([named]) == tally_many([plain])
 
 
 #: Faults, each a change to one ballot, and the field the error must name.
@@ -215,11 +274,12 @@ def exact_error(docs: list[dict[str, Any]]) -> TallyInputError:
     raise AssertionError("no ballot is faulty")
 
 
+@pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize(("fault", "change", "field"), FAULTS, ids=[f[0] for f in FAULTS])
 @given(where=st.tuples(st.integers(0, 2), st.integers(0, 5)), chunk=st.integers(1, 20))
 @settings(max_examples=15, deadline=None)
 def test_every_fault_is_caught_by_the_bulk_reading_and_named_exactly(
-    fault, change, field, where, chunk
+    reader, fault, change, field, where, chunk
 ):
     docs = valid_city(6)
     c, k = where
@@ -227,7 +287,7 @@ def test_every_fault_is_caught_by_the_bulk_reading_and_named_exactly(
     raws, index, depths = batch(docs)
     expected = exact_error(docs)
     assert expected.field == field
-    with chunks_of(chunk), pytest.raises(TallyInputError) as caught:
+    with bulk_reader(reader), chunks_of(chunk), pytest.raises(TallyInputError) as caught:
         assert reading._fast(raws, index, depths) is None, fault
         tally_many(docs)
     error = caught.value
@@ -239,10 +299,11 @@ def test_every_fault_is_caught_by_the_bulk_reading_and_named_exactly(
     )
 
 
-def test_a_household_twice_in_one_compound_but_not_across_compounds():
+@pytest.mark.parametrize("reader", READERS)
+def test_a_household_twice_in_one_compound_but_not_across_compounds(reader):
     docs = valid_city(4)
     for chunk in (1, 5, 100):
-        with chunks_of(chunk):
+        with bulk_reader(reader), chunks_of(chunk):
             check_twice(docs)
 
 
@@ -258,17 +319,19 @@ def check_twice(docs: list[dict[str, Any]]) -> None:
     assert (caught.value.compound, caught.value.household) == ("c1", "h0")
 
 
-def test_a_ballot_that_is_not_an_object_is_caught():
+@pytest.mark.parametrize("reader", READERS)
+def test_a_ballot_that_is_not_an_object_is_caught(reader):
     docs = valid_city(3)
     docs[2]["ballots"][1] = ["i0"]
     raws, index, depths = batch(docs)
-    assert reading._fast(raws, index, depths) is None
-    with pytest.raises(TallyInputError) as caught:
+    with bulk_reader(reader), pytest.raises(TallyInputError) as caught:
+        assert reading._fast(raws, index, depths) is None
         tally_many(docs)
     assert (caught.value.field, caught.value.compound) == ("ballots[1]", "c2")
 
 
-def test_many_items_and_buildings_read_alike():
+@pytest.mark.parametrize("reader", READERS)
+def test_many_items_and_buildings_read_alike(reader):
     """Item numbers, list lengths and building places of 256 or more leave the byte path."""
     items = [{"id": f"i{k}", "category": "basic"} for k in range(300)]
     ballots = [
@@ -289,8 +352,88 @@ def test_many_items_and_buildings_read_alike():
         "ballots": ballots,
     }
     raws, index, depths = batch([doc])
-    fast = reading._fast(raws, index, depths)
+    with bulk_reader(reader):
+        fast = reading._fast(raws, index, depths)
     assert fast is not None
     same_rows(fast, reading._slow(raws, index))
     same_pairs(fast)
     assert np.array_equal(fast.building, np.argsort([f"b{k}" for k in range(300)]).argsort())
+
+
+def edge_city() -> list[dict[str, Any]]:
+    """Return compounds with no ballots, ballots without approvals, and mixed buildings."""
+    docs = valid_city(3)
+    docs[0]["ballots"] = []
+    docs[1]["ballots"][0].update(approve=[], rank=None)
+    docs[1]["ballots"][1].update(building=None)
+    del docs[1]["ballots"][2]["building"]
+    docs[2]["ballots"][0].update(building="1", channel=None)
+    docs.append({**copy.deepcopy(docs[0]), "compound": {"code": "c3", "households": 0}})
+    return docs
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize(
+    "shape",
+    ["no compounds", "no ballots", "empty compounds, buildings mixed", "huge rank depth"],
+)
+def test_edge_batches_read_alike(reader, shape):
+    docs = edge_city()
+    if shape == "no compounds":
+        docs = []
+    elif shape == "no ballots":
+        docs = [docs[0], docs[3]]
+    elif shape == "huge rank depth":
+        for doc in docs:
+            doc["rank_depth"] = 2**40
+    raws = [doc["ballots"] for doc in docs]
+    index = {f"i{k}": k for k in range(4)}
+    depths = [doc["rank_depth"] for doc in docs]
+    with bulk_reader(reader):
+        fast = reading._fast(raws, index, depths)
+    assert fast is not None
+    same_rows(fast, reading._slow(raws, index))
+    same_pairs(fast)
+    assert fast.approve.shape == (sum(map(len, raws)), 4)
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_ranks_past_the_depth_are_refused_at_any_depth(reader):
+    docs = valid_city(3)
+    for doc in docs:
+        doc["rank_depth"] = 2**40
+    docs[1]["rank_depth"] = 0
+    raws, index, depths = batch(docs)
+    with bulk_reader(reader), pytest.raises(TallyInputError, match="rank_depth allows 0"):
+        assert reading._fast(raws, index, depths) is None
+        tally_many(docs)
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_keys_besides_the_fields_change_nothing(reader):
+    docs = valid_city(4)
+    other = copy.deepcopy(docs)
+    other[0]["ballots"][1]["note"] = "漏水"
+    other[2]["ballots"][3][7] = "a key that is no string"
+    with bulk_reader(reader):
+        assert tally_many(other) == tally_many(docs)
+
+
+def test_the_compiled_reader_is_built_and_used(monkeypatch):
+    """Where the package was installed with a C compiler (CI has one) it reads the ballots."""
+    if os.environ.get("CI"):
+        assert reading._reader is not None, "the compiled reader was not built"
+    if reading._reader is None:
+        pytest.skip("the compiled reader is not built")
+    assert reading.COMPILED
+    calls = []
+    read = reading._reader.read
+
+    class Spy:
+        def read(self, *args: Any) -> Any:
+            calls.append(args)
+            return read(*args)
+
+    monkeypatch.setattr(reading, "_reader", Spy())
+    assert tally_many(valid_city(2))
+    assert len(calls) == 1

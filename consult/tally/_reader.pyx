@@ -59,7 +59,6 @@ cdef class Fields:
 
     cdef PyObject* names[FIELDS]
     cdef PyObject* aliases[FIELDS]
-    cdef PyObject* value[FIELDS]
 
     def __cinit__(self):
         cdef Py_ssize_t f
@@ -67,18 +66,18 @@ cdef class Fields:
             self.names[f] = <PyObject*> _FIELDS[f]
             self.aliases[f] = NULL
 
-    cdef bint read(self, PyObject* ballot) except -1:
-        """Fill `value` (NULL for a field left out); false for a key that is not a str."""
+    cdef bint read(self, PyObject* ballot, PyObject** out) except -1:
+        """Fill out[:FIELDS] (NULL for a field left out); false for a key that is not a str."""
         cdef Py_ssize_t at = 0, f
         cdef PyObject* key
         cdef PyObject* value
         cdef PyObject* found
         for f in range(FIELDS):
-            self.value[f] = NULL
+            out[f] = NULL
         while _next(ballot, &at, &key, &value):
             for f in range(FIELDS):
                 if key == self.names[f] or key == self.aliases[f]:
-                    self.value[f] = value
+                    out[f] = value
                     break
             else:
                 if not _is_str(key):
@@ -87,7 +86,7 @@ cdef class Fields:
                 if found != NULL:
                     f = _as_size(found)
                     self.aliases[f] = key
-                    self.value[f] = value
+                    out[f] = value
         return True
 
 
@@ -177,6 +176,102 @@ cdef class Column:
         return self.array[: self.size]
 
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define CONSULT_PREFETCH(address) __builtin_prefetch(address)
+    #else
+    #define CONSULT_PREFETCH(address) ((void) (address))
+    #endif
+    """
+    void _prefetch "CONSULT_PREFETCH"(const void*)
+
+
+cdef extern from "Python.h":
+    ctypedef struct PyDictObject:
+        void* ma_keys
+    ctypedef struct PyListObject:
+        PyObject** ob_item
+
+
+#: Ballots whose fields are read at once (and their objects asked for before they are looked at).
+cdef enum:
+    BLOCK = 16
+
+
+@cython.final
+cdef class Ahead:
+    """Read the ballots' fields a block at a time, asking memory for what comes next.
+
+    The ballots are scattered objects; asking for the dicts two blocks ahead,
+    their tables of entries one block ahead and the fields' values (strings,
+    lists and the lists' items) a block at a time lets the memory fetch them
+    side by side rather than one after the other.
+    """
+
+    cdef PyObject** ballots
+    cdef Py_ssize_t n
+    cdef Fields names
+    cdef PyObject* block[BLOCK * FIELDS]
+
+    def __cinit__(self, list raws, Py_ssize_t n):
+        cdef Py_ssize_t row = 0, b
+        self.n = n
+        self.names = Fields()
+        self.ballots = <PyObject**> PyMem_Malloc((n + 1) * sizeof(PyObject*))
+        if self.ballots == NULL:
+            raise MemoryError()
+        for raw in raws:
+            for b in range(_list_size(<PyObject*> raw)):
+                self.ballots[row] = _list_item(<PyObject*> raw, b)
+                row += 1
+
+    def __dealloc__(self):
+        PyMem_Free(self.ballots)
+
+    cdef PyObject** fields(self, Py_ssize_t row) except? NULL:
+        """Return the fields of ballot `row` (in order); NULL for a ballot that is no plain dict."""
+        cdef Py_ssize_t at = row % BLOCK
+        if at == 0 and not self.fill(row):
+            return NULL
+        return &self.block[at * FIELDS]
+
+    cdef bint fill(self, Py_ssize_t start) except -1:
+        cdef Py_ssize_t stop = min(start + BLOCK, self.n), b
+        cdef PyObject* ballot
+        cdef PyObject** value
+        cdef char* entries
+        for b in range(start + 2 * BLOCK, min(start + 3 * BLOCK, self.n)):
+            _prefetch(self.ballots[b])
+        for b in range(start + BLOCK, min(start + 2 * BLOCK, self.n)):
+            ballot = self.ballots[b]
+            if _is_dict(ballot):
+                entries = <char*> (<PyDictObject*> ballot).ma_keys
+                _prefetch(entries)
+                _prefetch(entries + 64)
+                _prefetch(entries + 128)
+                _prefetch(entries + 192)
+        for b in range(start, stop):
+            ballot = self.ballots[b]
+            value = &self.block[(b - start) * FIELDS]
+            if not _is_dict(ballot) or not self.names.read(ballot, value):
+                return False
+            _prefetch(value[HOUSEHOLD])
+            _prefetch(value[APPROVE])
+            _prefetch(value[RANK])
+            _prefetch(value[BUILDING])
+        for b in range(start, stop):
+            value = &self.block[(b - start) * FIELDS]
+            _prefetch_items(value[APPROVE])
+            _prefetch_items(value[RANK])
+        return True
+
+
+cdef inline void _prefetch_items(PyObject* field):
+    if field != NULL and _is_list(field) and _list_size(field):
+        _prefetch((<PyListObject*> field).ob_item)
+
+
 cdef inline bint _flag(PyObject* value, unsigned char* cell):
     """Set the cell to 1 for true, 0 for false, null or absent; return true for anything else."""
     if value == _true:
@@ -211,7 +306,7 @@ def read(raws, dict index, rank_depths, dict channels, int unspecified):
 
 
 cdef object _read(list raws, dict index, list rank_depths, dict channels, int unspecified):
-    cdef Py_ssize_t m = len(index), n = 0, c, b, j, k, row = 0, first, number, depth, size
+    cdef Py_ssize_t m = len(index), n = 0, c, b, j, k, row, first, end, number, depth, size
     cdef Py_ssize_t base = 0
     for raw in raws:
         if not _is_list(<PyObject*> raw):
@@ -226,34 +321,35 @@ cdef object _read(list raws, dict index, list rank_depths, dict channels, int un
     cdef unsigned char[::1] flag_cells = flags
     cdef signed char[::1] channel_codes = channel
     cdef int[::1] building_codes = building
-    cdef Fields fields = Fields()
+    cdef Ahead ahead = Ahead(raws, n)
     cdef Known items = Known(index, m, 1024)
     cdef Known channel_of = Known(channels, 128, 64)
     cdef Column approve_row = Column(8 * n), approve_item = Column(8 * n)
     cdef Column rank_row = Column(4 * n), rank_item = Column(4 * n)
-    cdef Column rank_position = Column(4 * n)
+    cdef Column rank_position = Column(4 * n), owners = Column(16)
     # ranked[i] is the last row that ranked item i (a priority listed twice).
     ranked = np.full(m + 1, -1, dtype=np.intp)
     cdef Py_ssize_t[::1] last_ranked = ranked
-    cdef list names = [], owners = [], place_names
+    # A compound's buildings, numbered as met, then by name: code_of[number met].
+    code_of = np.empty(n + 1, dtype=np.int32)
+    cdef int[::1] code_by_place = code_of
+    cdef list names = [], place_names
     cdef dict place
     cdef set seen
-    cdef PyObject* raw_list
-    cdef PyObject* ballot
     cdef PyObject* field
     cdef PyObject* found
-    cdef PyObject** value = fields.value
-    cdef int[::1] coded
+    cdef PyObject** value
+    row = 0
     for c in range(len(raws)):
-        raw_list = <PyObject*> raws[c]
         depth = rank_depths[c]
         seen = set()
         place = {}
         place_names = []
         first = row
-        for b in range(_list_size(raw_list)):
-            ballot = _list_item(raw_list, b)
-            if not _is_dict(ballot) or not fields.read(ballot):
+        end = row + _list_size(<PyObject*> raws[c])
+        for row in range(first, end):
+            value = ahead.fields(row)
+            if value == NULL:
                 return None
             # The household: an exact, non-empty string, once in its compound.
             field = value[HOUSEHOLD]
@@ -316,7 +412,6 @@ cdef object _read(list raws, dict index, list rank_depths, dict channels, int un
                 if number < 0:
                     return None
                 channel_codes[row] = <signed char> number
-            # Buildings numbered as met within the compound, renumbered by name below.
             field = value[BUILDING]
             if field == NULL or field == _NONE:
                 building_codes[row] = -1
@@ -331,18 +426,20 @@ cdef object _read(list raws, dict index, list rank_depths, dict channels, int un
                 building_codes[row] = <int> number
             else:
                 return None
-            row += 1
+        row = end
         k = len(place_names)
         if k:
             order = sorted(range(k), key=place_names.__getitem__)
-            code = np.empty(k, dtype=np.int32)
-            code[order] = np.arange(base, base + k, dtype=np.int32)
-            coded = code
-            for b in range(first, row):
+            for j in range(k):
+                code_by_place[<Py_ssize_t> order[j]] = <int> (base + j)
+            for b in range(first, end):
                 if building_codes[b] >= 0:
-                    building_codes[b] = coded[building_codes[b]]
+                    building_codes[b] = code_by_place[building_codes[b]]
             names.extend([place_names[j] for j in order])
-            owners.extend([c] * k)
+            owners.reserve(k)
+            for j in range(k):
+                owners.data[owners.size] = c
+                owners.size += 1
             base += k
     return (
         households,
@@ -356,5 +453,5 @@ cdef object _read(list raws, dict index, list rank_depths, dict channels, int un
         channel,
         building,
         tuple(names),
-        np.array(owners, dtype=np.int64),
+        owners.done().astype(np.int64),
     )

@@ -12,8 +12,8 @@ CITY := $(CURDIR)/instance-city
 
 .PHONY: run run-city test check lint typecheck bench translations extract clean
 
-# The editable install also builds the compiled ballot reader (setup.py) in place.
-$(BIN)/consult: pyproject.toml setup.py consult/tally/_reader.pyx
+# The editable install also builds the tally's compiled parts (setup.py) in place.
+$(BIN)/consult: pyproject.toml setup.py $(wildcard consult/tally/*.pyx)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

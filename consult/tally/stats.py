@@ -2,7 +2,9 @@
 
 All figures of a batch of compounds come from one ballots x items matrix and
 segment reductions over its rows, so a whole city costs a handful of numpy
-calls rather than a loop over compounds.
+calls rather than a loop over compounds; the paired ties, a test for every
+pair of items of every compound, are counted by compiled code (`_ties.pyx`)
+where a C compiler built it, else by matrix products.
 """
 
 from __future__ import annotations
@@ -17,6 +19,14 @@ from numpy.typing import NDArray
 
 from consult.tally.contract import CHANNELS, Ballots, Header, Item, parse_header
 from consult.tally.rows import Rows, read_rows_many
+
+try:
+    from consult.tally import _ties
+except ImportError:  # installed without a C compiler: matrix products count the ties
+    _ties = None  # type: ignore[assignment]
+
+#: Whether co_approval_ties is the compiled one (tests switch it off to hold the other).
+COMPILED = _ties is not None
 
 #: The 97.5 % standard normal quantile (two-sided 95 %).
 Z95 = 1.959964
@@ -199,6 +209,8 @@ def co_approval_ties(
     compounds, m = approvals.shape
     sizes = np.diff(offsets)
     wide = bool(sizes.size) and int(sizes.max()) >= _EXACT32
+    if COMPILED and not wide:  # (its counts are 32-bit)
+        return _ties.co_approval_ties(approve, offsets, approvals, z)
     tied = np.empty((compounds, m, m), dtype=bool)
     bounds = offsets.tolist()
     block = max(1, _TIE_BLOCK // max(1, m * m))

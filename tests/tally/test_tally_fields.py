@@ -15,6 +15,7 @@ z = 1.959964 * sqrt((8 - 5) / 7) = 1.283098.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import pytest
@@ -225,3 +226,54 @@ def test_paired_ties_follow_the_float_formula_for_small_and_huge_counts(scale):
     for k in range(5):
         expected[:, k, k] = False
     assert paired_ties(both, approvals, z).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("m", [0, 1, 6, 70])
+def test_paired_ties_counted_compiled_equal_those_of_matrix_products(m, monkeypatch):
+    import numpy as np
+
+    from consult.tally import stats
+
+    if stats._ties is None:
+        pytest.skip("the compiled ties are not built")
+    rng = np.random.default_rng(m)
+    for trial in range(40):
+        compounds = int(rng.integers(1, 6))
+        offsets = np.zeros(compounds + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum(rng.integers(0, 60, size=compounds) * (trial % 7 != 0))
+        approve = rng.random((int(offsets[-1]), m)) < rng.random()
+        sizes = np.diff(offsets)
+        owner = np.repeat(np.arange(compounds), sizes)
+        approvals = np.zeros((compounds, m), dtype=np.int64)
+        np.add.at(approvals, owner, approve.astype(np.int64))
+        # Some compounds answered in full (z = 0: only equal counts tie), some with none.
+        households = sizes + rng.integers(0, 3, size=compounds) * rng.integers(0, 2)
+        z = stats.finite_population_z(sizes, households)
+        compiled = stats.co_approval_ties(approve, offsets, approvals, z)
+        monkeypatch.setattr(stats, "COMPILED", False)
+        products = stats.co_approval_ties(approve, offsets, approvals, z)
+        monkeypatch.setattr(stats, "COMPILED", True)
+        assert compiled.dtype == products.dtype and compiled.shape == products.shape
+        assert compiled.tolist() == products.tolist()
+
+
+def test_the_compiled_ties_are_built_and_used(reference_doc, monkeypatch):
+    """Where the package was installed with a C compiler (CI has one) they count the ties."""
+    from consult.tally import stats
+
+    if os.environ.get("CI"):
+        assert stats._ties is not None, "the compiled ties were not built"
+    if stats._ties is None:
+        pytest.skip("the compiled ties are not built")
+    assert stats.COMPILED
+    calls = []
+    count = stats._ties.co_approval_ties
+
+    class Spy:
+        def co_approval_ties(self, *args: Any) -> Any:
+            calls.append(args)
+            return count(*args)
+
+    monkeypatch.setattr(stats, "_ties", Spy())
+    assert tally(reference_doc)["items"][0]["tied_with"] == ["b", "c"]
+    assert len(calls) == 1

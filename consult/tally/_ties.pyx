@@ -26,21 +26,26 @@ def co_approval_ties(approve, offsets, approvals, z):
     cdef Py_ssize_t compounds = counts.shape[0], m = counts.shape[1]
     tied = np.empty((compounds, m, m), dtype=np.uint8)
     cdef unsigned char[:, :, ::1] out = tied
-    # Co-approvals of i and j (i < j) at both[i * m + j]: each approved item's row adds the
-    # ballot's approvals (loops of fixed length: no branch to mispredict per pair).
-    cdef unsigned int* both = <unsigned int*> PyMem_Malloc((m * m + 1) * sizeof(unsigned int))
+    # Co-approvals of i and j at both[i * m + j]: each approved item's row adds the ballot's
+    # approvals (loops of fixed length, no branch to mispredict per pair), a byte a cell
+    # for up to 255 ballots, then into whole numbers.
+    cdef unsigned char* recent = <unsigned char*> PyMem_Malloc(m * m + 1)
+    cdef int* both = <int*> PyMem_Malloc((m * m + 1) * sizeof(int))
+    cdef double* a = <double*> PyMem_Malloc((m + 1) * sizeof(double))
     cdef Py_ssize_t* picked = <Py_ssize_t*> PyMem_Malloc((m + 1) * sizeof(Py_ssize_t))
     cdef const unsigned char* ballot
-    cdef unsigned int* sums
-    cdef Py_ssize_t c, row, i, j, k, p
+    cdef unsigned char* sums
+    cdef unsigned char* row_out
+    cdef int* row_both
+    cdef Py_ssize_t c, row, i, j, k, p, added
     cdef double gap, discordant, zz
-    if both == NULL or picked == NULL:
-        PyMem_Free(both)
-        PyMem_Free(picked)
-        raise MemoryError()
     try:
+        if recent == NULL or both == NULL or a == NULL or picked == NULL:
+            raise MemoryError()
         for c in range(compounds):
-            memset(both, 0, m * m * sizeof(unsigned int))
+            memset(recent, 0, m * m)
+            memset(both, 0, m * m * sizeof(int))
+            added = 0
             for row in range(bounds[c], bounds[c + 1]):
                 ballot = &cells[row, 0]
                 k = 0
@@ -48,20 +53,37 @@ def co_approval_ties(approve, offsets, approvals, z):
                     picked[k] = j
                     k += ballot[j] != 0
                 for p in range(k):
-                    sums = both + picked[p] * m
+                    sums = recent + picked[p] * m
                     for j in range(m):
                         sums[j] += ballot[j] != 0
+                added += 1
+                if added == 255:
+                    _flush(recent, both, m * m)
+                    added = 0
+            _flush(recent, both, m * m)
+            # (a_i - a_j)**2 <= (a_i + a_j - 2 * both) * z**2, in paired_ties' arithmetic.
             zz = zs[c] * zs[c]
+            for j in range(m):
+                a[j] = <double> counts[c, j]
             for i in range(m):
-                out[c, i, i] = 0
-                for j in range(i + 1, m):
-                    # (a_i - a_j)**2 <= (a_i + a_j - 2 * both) * z**2, as paired_ties has it.
-                    gap = <double> counts[c, i] - <double> counts[c, j]
-                    discordant = <double> counts[c, i] + <double> counts[c, j]
-                    discordant -= <double> both[i * m + j]
-                    discordant -= <double> both[i * m + j]
-                    out[c, i, j] = out[c, j, i] = gap * gap <= discordant * zz
+                row_both = both + i * m
+                row_out = &out[c, i, 0]
+                for j in range(m):
+                    gap = a[i] - a[j]
+                    discordant = (a[i] + a[j]) - <double> row_both[j] - <double> row_both[j]
+                    row_out[j] = gap * gap <= discordant * zz
+                row_out[i] = 0
     finally:
+        PyMem_Free(recent)
         PyMem_Free(both)
+        PyMem_Free(a)
         PyMem_Free(picked)
     return tied.view(bool)
+
+
+cdef inline void _flush(unsigned char* recent, int* both, Py_ssize_t cells):
+    """Add the recent counts to the whole ones and clear them."""
+    cdef Py_ssize_t x
+    for x in range(cells):
+        both[x] += recent[x]
+    memset(recent, 0, cells)

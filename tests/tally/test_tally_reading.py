@@ -1,11 +1,11 @@
 """The bulk reading of ballots agrees with the ballot-by-ballot one, faults and all.
 
 `read_rows_many` reads every ballot of a batch in bulk (`_fast`: the compiled
-reader, or without it C-level passes of the standard library) and, when
-anything looks wrong, checks the ballots one by one (`_diagnose`, which raises
-the precise error) and reads them one by one (`_slow`). These tests hold both
-bulk readers to the slow path: equal rows for valid ballots, and no faulty
-ballot let through.
+reader, or without it C-level passes of the standard library, `bulk.read`)
+and, when anything looks wrong, checks the ballots one by one (`_diagnose`,
+which raises the precise error) and reads them one by one (`_slow`). These
+tests hold both bulk readers to the slow path: equal rows for valid ballots,
+and no faulty ballot let through.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consult.tally import TallyInputError, tally_many
+from consult.tally import TallyInputError, bulk, tally_many
 from consult.tally import rows as reading
 from tests.tally.test_tally_properties import documents
 
@@ -56,12 +56,12 @@ def batch(docs: list[dict[str, Any]]) -> tuple[list[list[Any]], dict[str, int], 
 @contextmanager
 def chunks_of(size: int) -> Iterator[None]:
     """Read ballots in chunks of about `size` (to try many chunks on few ballots)."""
-    kept = reading._CHUNK
-    reading._CHUNK = size
+    kept = bulk._CHUNK
+    bulk._CHUNK = size
     try:
         yield
     finally:
-        reading._CHUNK = kept
+        bulk._CHUNK = kept
 
 
 def same_rows(a: reading.Rows, b: reading.Rows) -> None:

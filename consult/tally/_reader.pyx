@@ -95,7 +95,8 @@ cdef class Known:
     """Look strings up in a dict of numbers, remembering the strings met by address.
 
     `number` is -1 for anything but an exact string the dict holds with a
-    number in 0:limit. The table of addresses stops growing when half full.
+    number in 0:limit. The table of addresses (`slots`, a power of two) stops
+    growing when half full.
     """
 
     cdef PyObject** keys
@@ -123,6 +124,7 @@ cdef class Known:
         PyMem_Free(self.numbers)
 
     cdef inline Py_ssize_t number(self, PyObject* key) except? -2:
+        """Return the key's number, or -1."""
         cdef size_t slot = (<size_t> key >> 4) & self.mask
         while self.keys[slot] != NULL:
             if self.keys[slot] == key:
@@ -205,8 +207,8 @@ cdef class Ahead:
 
     The ballots are scattered objects; asking for the dicts two blocks ahead,
     their tables of entries one block ahead and the fields' values (strings,
-    lists and the lists' items) a block at a time lets the memory fetch them
-    side by side rather than one after the other.
+    lists, then the lists' arrays of items) a block at a time lets the memory
+    fetch them side by side rather than one after the other.
     """
 
     cdef PyObject** ballots
@@ -230,7 +232,7 @@ cdef class Ahead:
         PyMem_Free(self.ballots)
 
     cdef PyObject** fields(self, Py_ssize_t row) except? NULL:
-        """Return the fields of ballot `row` (in order); NULL for a ballot that is no plain dict."""
+        """Return ballot `row`'s fields (rows in order); NULL for no dict, or a key no str."""
         cdef Py_ssize_t at = row % BLOCK
         if at == 0 and not self.fill(row):
             return NULL
@@ -294,6 +296,8 @@ def read(raws, dict index, rank_depths, dict channels, int unspecified):
     buildings are numbered by compound, then name within it (-1 = none).
     None when a ballot is faulty or unusual.
     """
+    if any(type(key) is not str for key in index):  # their == could run anything
+        return None
     collecting = gc.isenabled()
     gc.disable()
     try:

@@ -199,6 +199,19 @@ def test_subclasses_of_dict_list_and_str_are_read_one_by_one(reader, make_doc):
         assert tally_many([odd]) == tally_many([named]) == tally_many([plain])
 
 
+@pytest.mark.parametrize("reader", READERS)
+def test_item_ids_of_a_str_subclass_are_read_alike(reader, make_doc):
+    plain = make_doc([{"household": "h1", "approve": ["a", "b"], "rank": ["b"]}])
+    odd = copy.deepcopy(plain)
+    for item in odd["items"]:
+        item["id"] = Name(item["id"])
+    raws, index, depths = batch([odd])
+    with bulk_reader(reader):
+        if reader == "compiled":  # a subclass's == could run any code: read one by one
+            assert reading._fast(raws, index, depths) is None
+        assert tally_many([odd]) == tally_many([plain])
+
+
 #: Faults, each a change to one ballot, and the field the error must name.
 FAULTS: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
     ("unknown item", lambda b: b["approve"].append("zz"), "approve"),

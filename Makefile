@@ -66,5 +66,6 @@ extract: $(BIN)/consult
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
+	rm -f consult/tally/*.c consult/tally/*.so
 	find $(TRANSLATIONS) -name '*.mo' -delete

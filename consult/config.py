@@ -54,9 +54,10 @@ _TRUE = {"1", "true", "yes", "on"}
 
 def raise_collector_threshold(threshold: int) -> None:
     """Raise the garbage collector's young-generation threshold to `threshold` (never
-    lower it; 0 leaves it as it is). Process-wide, as the setting is."""
+    lower it, never turn a collector set off back on; 0 leaves it as it is).
+    Process-wide, as the setting is."""
     young, *older = gc.get_threshold()
-    if threshold > young:
+    if young and threshold > young:  # a young threshold of 0 is the collector turned off
         gc.set_threshold(threshold, *older)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import text
 from sqlmodel import Session
 
 from consult.models import Building, Channel, Household, Unit
@@ -79,3 +80,24 @@ def test_each_ballot_reads_back_exactly(session: Session) -> None:
     assert len(got) == 3
     # The same reading twice is the same text: the key the compound page is kept under.
     assert read_ballots(session, compound, survey) == read_ballots(session, compound, survey)
+
+
+def test_ballots_read_by_label_whatever_order_they_were_stored_in(session: Session) -> None:
+    """By label (then household), however the rows lie and whatever the planner knows:
+    the same ballots always read as the same text, the key of the kept compound page."""
+    compound, homes = create_compound(session)
+    survey = open_survey(session, compound)
+    for home in sorted(homes, key=lambda home: home.label, reverse=True):
+        submit_ballot(
+            session,
+            survey=survey,
+            household=home,
+            answers=Answers(approve=["parking"]),
+            submission_key=uuid.uuid4().hex,
+        )
+    session.commit()
+    session.exec(text("ANALYZE"))  # type: ignore[call-overload]
+    labels = [
+        ballot["household"] for ballot in ballots_document(session, compound, survey)["ballots"]
+    ]
+    assert labels == sorted(home.label for home in homes)

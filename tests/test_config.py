@@ -35,6 +35,12 @@ def test_a_higher_threshold_is_never_lowered_and_zero_leaves_it() -> None:
     assert gc.get_threshold() == (700, 10, 10)
 
 
+def test_a_collector_turned_off_stays_off() -> None:
+    gc.set_threshold(0, 10, 10)  # a young threshold of 0: no automatic collection
+    raise_collector_threshold(2000)
+    assert gc.get_threshold() == (0, 10, 10)
+
+
 def test_create_app_applies_the_setting(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'c.db'}"
     gc.set_threshold(700, 10, 10)

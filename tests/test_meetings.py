@@ -16,6 +16,7 @@ from consult.models import (
     Attendance,
     Ballot,
     Meeting,
+    MeetingStatus,
     PhoneVote,
 )
 from consult.services import codes
@@ -303,6 +304,10 @@ def test_hands_go_beside_the_survey_in_the_tally(
         hands_against="1",
         hands_abstain="0",
     )
+    session.expire_all()
+    assert session.get(Meeting, meeting.id).status == MeetingStatus.IN_PROGRESS  # type: ignore[union-attr]
+    with app.app_context():  # hands of a meeting still in progress are not counted yet
+        assert ballots_document(session, yard["compound"], yard["survey"])["meetings"] == []
     post(client, f"{base}/status", status="closed")
     session.expire_all()
     with app.app_context():

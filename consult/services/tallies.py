@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session, col
 
 import consult.tally as engine
@@ -87,25 +88,37 @@ def _json_pairs_sqlite(element: json_pairs, compiler: SQLCompiler, **kw: Any) ->
 
 
 class json_rows(FunctionElement[str]):  # noqa: N801 (an SQL function's name)
-    """Aggregate rows into the text of a JSON array of arrays, one a row; the last
-    column is JSON (it goes in as a value, not as a string). The first of the rows'
-    order (PostgreSQL) is the column named `order`; SQLite keeps its input's order."""
+    """Aggregate rows into the text of a JSON array of arrays, one a row of `values`
+    (the last of them JSON: it goes in as a value, not as a string), in the order of
+    `order_by` (PostgreSQL; SQLite keeps the order of its input, ordered alike)."""
 
     type = sa.String()
     name = "json_rows"
     inherit_cache = True
+    _traverse_internals = [
+        *FunctionElement._traverse_internals,
+        ("width", InternalTraversal.dp_plain_obj),
+    ]
+
+    def __init__(self, values: Sequence[Any], order_by: Sequence[Any]) -> None:
+        self.width = len(values)
+        super().__init__(*values, *order_by)
+
+
+def _json_values(element: json_rows, compiler: SQLCompiler, kw: dict[str, Any]) -> list[str]:
+    return [compiler.process(clause, **kw) for clause in element.clauses]
 
 
 @compiles(json_rows)
 def _json_rows(element: json_rows, compiler: SQLCompiler, **kw: Any) -> str:
-    *columns, last, order = (compiler.process(clause, **kw) for clause in element.clauses)
-    values = ", ".join([*columns, last])
+    clauses = _json_values(element, compiler, kw)
+    values, order = ", ".join(clauses[: element.width]), ", ".join(clauses[element.width :])
     return f"CAST(json_agg(json_build_array({values}) ORDER BY {order}) AS TEXT)"
 
 
 @compiles(json_rows, "sqlite")
 def _json_rows_sqlite(element: json_rows, compiler: SQLCompiler, **kw: Any) -> str:
-    *columns, last, _order = (compiler.process(clause, **kw) for clause in element.clauses)
+    *columns, last = _json_values(element, compiler, kw)[: element.width]
     # A subquery's JSON comes out as text: json() makes it a value again.
     values = ", ".join([*columns, f"json({last})"])
     return f"json_group_array(json_array({values}))"
@@ -138,17 +151,25 @@ _BALLOT_ROWS = (
         .where(col(BallotItem.ballot_id) == Ballot.id)
         .scalar_subquery()
         .label("choices"),
+        col(Household.id).label("household"),
     )
     .join(Household, col(Household.id) == Ballot.household_id)
     .join(Unit, col(Unit.id) == Household.unit_id)
     .join(Building, col(Building.id) == Unit.building_id)
     .where(col(Ballot.survey_id) == sa.bindparam("survey"), col(Ballot.is_current))
-    .order_by(col(Household.label))
+    # Labels are unique in practice but not by rule (a building named "1-2"): the id
+    # settles ties, so that the same ballots always read as the same text.
+    .order_by(col(Household.label), col(Household.id))
     .subquery("current_ballot")
 )
 #: ...and all of them into one JSON text: a large compound's thousands of approvals
 #: cost the database little, and Python no row each (see BallotsRead.ballots).
-_BALLOTS = sa.select(json_rows(*_BALLOT_ROWS.c, _BALLOT_ROWS.c.label))
+_BALLOTS = sa.select(
+    json_rows(
+        [column for column in _BALLOT_ROWS.c if column.key != "household"],
+        order_by=[_BALLOT_ROWS.c.label, _BALLOT_ROWS.c.household],
+    )
+)
 #: The compound's households.
 _HOUSEHOLDS = (
     sa.select(func.count())

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from consult.tally.contract import CHANNELS, Header, Item, TallyInputError, parse_header
+from consult.tally.contract import (
+    CHANNELS,
+    MAX_RANK_DEPTH,
+    Header,
+    Item,
+    TallyInputError,
+    parse_header,
+)
 from consult.tally.rows import Pairs, Rows
 from consult.tally.stats import Batch
 
@@ -127,6 +134,13 @@ def read_arrays(arrays: BallotArrays) -> Batch:
     ids = tuple(item.id for item in first)
     if any(h.items is not first and h.item_ids != ids for h in headers):
         raise check.fail("every compound of the arrays must list the same items", "items", None)
+    for header in headers:  # headers made by hand rather than by parse_header
+        if not 0 <= header.rank_depth <= MAX_RANK_DEPTH:
+            error = check.fail(
+                f"rank_depth must be a whole number from 0 to {MAX_RANK_DEPTH}", "rank_depth", None
+            )
+            error.compound = header.code
+            raise error
     n, m, compounds = a.n, len(ids), len(headers)
     for name in ("household", "elderly", "children", "verified", "channel", "building"):
         if getattr(a, name).shape != (n,):

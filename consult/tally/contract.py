@@ -14,6 +14,9 @@ from numpy.typing import NDArray
 BALLOTS_FORMAT = "consult.ballots/1"
 MENU_FORMAT = "consult.menu/1"
 
+#: The largest rank depth a document may give: Borda points stay exact whole numbers.
+MAX_RANK_DEPTH = 2**31 - 1
+
 #: How a ballot reached us; ballots without a channel count as "unspecified".
 CHANNELS = ("qr", "invite", "paper", "meeting")
 UNSPECIFIED = "unspecified"
@@ -204,8 +207,10 @@ def parse_header(
         if not _is_int(households) or households < 0:
             raise _fail("compound.households must be a whole number >= 0", "compound.households")
         rank_depth = doc.get("rank_depth")
-        if not _is_int(rank_depth) or rank_depth < 0:
-            raise _fail("rank_depth must be a whole number >= 0", "rank_depth")
+        if not _is_int(rank_depth) or not 0 <= rank_depth <= MAX_RANK_DEPTH:
+            raise _fail(
+                f"rank_depth must be a whole number from 0 to {MAX_RANK_DEPTH}", "rank_depth"
+            )
         budget = doc.get("budget")
         if budget is not None and not _is_amount(budget):
             raise _fail("budget must be a finite amount >= 0", "budget")

@@ -304,11 +304,11 @@ def compute_columns(batch: Batch) -> Columns:
     rank_rows = pairs.rank_row
     key = (compound_of_row * m)[rank_rows]
     key += pairs.rank_item
-    weight = np.repeat(depth, n)[rank_rows]
-    weight -= pairs.rank_position
-    borda = np.bincount(
-        key, weights=weight, minlength=compounds * m
-    )  # whole numbers far below 2**53: float sums stay exact
+    # Borda points: the depth for each ranking less the sum of the positions, counted
+    # apart, so that every figure stays exact (depth < 2**31, rankings < 2**32).
+    ranked = np.bincount(key, minlength=compounds * m).reshape(compounds, m)
+    positions = np.bincount(key, weights=pairs.rank_position, minlength=compounds * m)
+    borda = depth[:, None] * ranked - positions.astype(np.int64).reshape(compounds, m)
     z = finite_population_z(n, households)
     support, ci_low, ci_high = wilson(approvals, n, z)
     scale = np.maximum(households, 1).astype(np.float64)[:, None]
@@ -325,7 +325,7 @@ def compute_columns(batch: Batch) -> Columns:
         responses=n,
         households=households,
         approvals=approvals,
-        borda=borda.reshape(compounds, m).astype(np.int64),
+        borda=borda,
         support=support,
         ci_low=ci_low,
         ci_high=ci_high,

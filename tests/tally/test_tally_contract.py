@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from consult.tally import TallyInputError, parse_ballots, tally, tally_many
+from consult.tally import (
+    TallyInputError,
+    arrays_from_documents,
+    parse_ballots,
+    tally,
+    tally_arrays,
+    tally_many,
+)
+from consult.tally.contract import MAX_RANK_DEPTH
 
 
 def refusal(doc) -> TallyInputError:
@@ -81,6 +91,9 @@ def test_more_ballots_than_households_names_the_first_extra(make_doc):
         (lambda d: d["compound"].update(households=True), "compound.households"),
         (lambda d: d["compound"].update(households="8"), "compound.households"),
         (lambda d: d.update(rank_depth=1.5), "rank_depth"),
+        (lambda d: d.update(rank_depth=-1), "rank_depth"),
+        (lambda d: d.update(rank_depth=2**31), "rank_depth"),
+        (lambda d: d.update(rank_depth=2**63), "rank_depth"),
         (lambda d: d.update(budget=-5), "budget"),
         (lambda d: d.update(budget=float("inf")), "budget"),
         (lambda d: d.update(budget="many"), "budget"),
@@ -173,3 +186,29 @@ def test_the_garbage_collector_is_restored_after_a_tally(make_doc):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_borda_points_are_exact_at_the_largest_rank_depth(make_doc):
+    """At the largest rank depth the points are whole numbers to the last unit
+    (depth × rankings − positions, counted in whole numbers), from documents and arrays."""
+    depth = MAX_RANK_DEPTH
+    ballots = [
+        ballot(f"h{k}", approve=["a", "b", "c"], rank=["a", "b", "c"][: 1 + k % 3])
+        for k in range(7)
+    ]
+    doc = make_doc(ballots, households=9)
+    doc["rank_depth"] = depth
+    points = {entry["id"]: entry["borda"] for entry in tally(doc, method="borda")["items"]}
+    # a is ranked first by all 7, b second by 4 (k % 3 >= 1), c third by 2 (k % 3 == 2).
+    assert points == {"a": 7 * depth, "b": 4 * (depth - 1), "c": 2 * (depth - 2), "d": 0}
+    assert all(type(value) is int for value in points.values())
+    arrays = arrays_from_documents([doc])
+    assert tally_arrays(arrays).menus()[0] == tally(doc)
+
+
+def test_hand_made_headers_past_the_largest_rank_depth_are_refused(make_doc):
+    arrays = arrays_from_documents([make_doc([ballot("h1")])])
+    header = dataclasses.replace(arrays.headers[0], rank_depth=MAX_RANK_DEPTH + 1)
+    with pytest.raises(TallyInputError, match="rank_depth must be") as refused:
+        tally_arrays(dataclasses.replace(arrays, headers=(header,)))
+    assert refused.value.field == "rank_depth"

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from consult.tally import TallyInputError, bulk, tally_many
 from consult.tally import rows as reading
+from consult.tally.contract import MAX_RANK_DEPTH
 from tests.tally.test_tally_properties import documents
 
 SETTINGS = settings(max_examples=80, deadline=None)
@@ -414,7 +415,7 @@ def test_edge_batches_read_alike(reader, shape):
 def test_ranks_past_the_depth_are_refused_at_any_depth(reader):
     docs = valid_city(3)
     for doc in docs:
-        doc["rank_depth"] = 2**40
+        doc["rank_depth"] = MAX_RANK_DEPTH
     docs[1]["rank_depth"] = 0
     raws, index, depths = batch(docs)
     with bulk_reader(reader), pytest.raises(TallyInputError, match="rank_depth allows 0"):

@@ -40,27 +40,16 @@ DEFAULTS: dict[str, Any] = {
     # How many proxies (nginx) stand in front: trust that many X-Forwarded-* hops.
     "PROXY_COUNT": 0,
     "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
     #: The cyclic garbage collector's young-generation threshold for the process (net
     #: new containers between collections), raised from Python 3.11's 700 to 2,000 as
     #: in CPython's newer collectors: a planner's page holds a thousand rows at once,
     #: and at 700 each page paid for two or three collections of them (~0.4 ms of 7).
-    #: A threshold set higher already (a deployment's choice) is kept; 0 leaves it.
+    #: A higher threshold, or the collector turned off, is kept; 0 leaves it alone.
     "GC_YOUNG_THRESHOLD": 2000,
-    "RATELIMIT_STORAGE_URI": "memory://",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
-
-
-def raise_collector_threshold(threshold: int) -> None:
-    """Raise the garbage collector's young-generation threshold to `threshold` (never
-    lower it, never turn a collector set off back on; 0 leaves it as it is).
-    Process-wide, as the setting is."""
-    young, *older = gc.get_threshold()
-    if young and threshold > young:  # a young threshold of 0 is the collector turned off
-        gc.set_threshold(threshold, *older)
-
-
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -92,3 +81,12 @@ def _typed(value: str) -> Any:
     if lowered in _FALSE:
         return False
     return int(lowered) if lowered.isascii() and lowered.isdecimal() else value
+
+
+def raise_collector_threshold(threshold: int) -> None:
+    """Raise the garbage collector's young-generation threshold to `threshold` (never
+    lower it, never turn a collector set off back on; 0 leaves it as it is).
+    Process-wide, as the setting is."""
+    young, *older = gc.get_threshold()
+    if young and threshold > young:  # a young threshold of 0 is the collector turned off
+        gc.set_threshold(threshold, *older)

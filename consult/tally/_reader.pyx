@@ -6,10 +6,12 @@ reader makes of the ballots, or None for anything that reader refuses and for
 anything merely unusual (a subclass of dict, list or str, a key that is not
 a string), which the one-by-one check and reading then name or read.
 
-Every object is looked at through borrowed references. Nothing called runs
-Python code (exact dicts and sets keyed by exact strings) and the collector
-is paused, so no object can change or go away under the pass; objects are
-therefore also known by their address within it (`Known`).
+Every object is looked at through borrowed references. The pass reads its own
+copies of the lists of ballots (which hold the ballots); nothing called runs
+Python code (exact dicts and sets keyed by exact strings) or lets another
+thread run (no numpy call between the first borrowed reference and the last;
+the collector paused), so no object can change or go away under the pass, and
+objects are also known by their address within it (`Known`).
 """
 
 import gc
@@ -18,7 +20,8 @@ import sys
 import numpy as np
 
 cimport cython
-from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from libc.string cimport memcpy
 from cpython.object cimport PyObject
 
 
@@ -149,33 +152,44 @@ cdef class Known:
 
 @cython.final
 cdef class Column:
-    """A growing array of whole numbers (np.intp), written through a pointer."""
+    """A growing array of whole numbers (np.intp), written through a pointer.
 
-    cdef object array
+    Grown in C (PyMem_Realloc), never through numpy, which may let other threads
+    run while it copies: nothing but this pass may run until it ends.
+    """
+
     cdef Py_ssize_t* data
     cdef Py_ssize_t size
     cdef Py_ssize_t room
 
     def __cinit__(self, Py_ssize_t room):
         self.size = 0
-        self.place(np.empty(max(room, 16), dtype=np.intp))
+        self.room = max(room, 16)
+        self.data = <Py_ssize_t*> PyMem_Malloc(self.room * sizeof(Py_ssize_t))
+        if self.data == NULL:
+            raise MemoryError()
 
-    cdef int place(self, object array) except -1:
-        cdef Py_ssize_t[::1] view = array
-        self.array = array
-        self.data = &view[0]
-        self.room = view.shape[0]
-        return 0
+    def __dealloc__(self):
+        PyMem_Free(self.data)
 
     cdef inline int reserve(self, Py_ssize_t more) except -1:
+        cdef Py_ssize_t room
+        cdef Py_ssize_t* grown
         if self.size + more > self.room:
-            grown = np.empty(max(2 * self.room, self.size + more), dtype=np.intp)
-            grown[: self.size] = self.array[: self.size]
-            self.place(grown)
+            room = max(2 * self.room, self.size + more)
+            grown = <Py_ssize_t*> PyMem_Realloc(self.data, room * sizeof(Py_ssize_t))
+            if grown == NULL:
+                raise MemoryError()
+            self.data, self.room = grown, room
         return 0
 
     cdef object done(self):
-        return self.array[: self.size]
+        """Return the numbers as an array of their own (called after the pass)."""
+        out = np.empty(self.size, dtype=np.intp)
+        cdef Py_ssize_t[::1] view = out
+        if self.size:
+            memcpy(&view[0], self.data, self.size * sizeof(Py_ssize_t))
+        return out
 
 
 cdef extern from *:
@@ -296,14 +310,27 @@ def read(raws, dict index, rank_depths, dict channels, int unspecified):
     buildings are numbered by compound, then name within it (-1 = none).
     None when a ballot is faulty or unusual.
     """
-    if any(type(key) is not str for key in index):  # their == could run anything
+    # Keys whose == could run anything (exact strings only), depths as the bulk reader
+    # takes them (whole numbers, none below 0: anything else it refuses).
+    if any(type(key) is not str for key in index) or any(
+        type(key) is not str for key in channels
+    ):
         return None
+    depths = list(rank_depths)
+    if len(depths) != len(raws):
+        raise ValueError("one rank depth per compound")
+    if any(type(depth) is not int or depth < 0 for depth in depths):
+        return None
+    # Past sys.maxsize a depth allows no more than sys.maxsize does (a C number).
+    depths = [min(depth, sys.maxsize) for depth in depths]
+    # The pass holds borrowed references: it reads its own copies of the lists (held,
+    # with their ballots, until it ends), which no other thread can change, and lets
+    # no other thread run (nothing in it releases the interpreter's lock).
+    copies = [raw.copy() if type(raw) is list else raw for raw in raws]
     collecting = gc.isenabled()
     gc.disable()
     try:
-        # Past sys.maxsize a depth allows no more than sys.maxsize does (a C number).
-        depths = [min(depth, sys.maxsize) for depth in rank_depths]
-        return _read(list(raws), index, depths, channels, unspecified)
+        return _read(copies, index, depths, channels, unspecified)
     finally:
         if collecting:
             gc.enable()

@@ -24,6 +24,15 @@ def co_approval_ties(approve, offsets, approvals, z):
     cdef const long long[:, ::1] counts = np.ascontiguousarray(approvals, dtype=np.int64)
     cdef const double[::1] zs = np.ascontiguousarray(z, dtype=np.float64)
     cdef Py_ssize_t compounds = counts.shape[0], m = counts.shape[1]
+    # The loops below read without bounds checks: the shapes must agree.
+    if (
+        cells.shape[1] != m
+        or bounds.shape[0] != compounds + 1
+        or zs.shape[0] != compounds
+        or (compounds and (bounds[0] < 0 or bounds[compounds] > cells.shape[0]))
+        or any(bounds[c] > bounds[c + 1] for c in range(compounds))
+    ):
+        raise ValueError("approve, offsets, approvals and z must describe the same compounds")
     tied = np.empty((compounds, m, m), dtype=np.uint8)
     cdef unsigned char[:, :, ::1] out = tied
     # Co-approvals of i and j at both[i * m + j]: each approved item's row adds the ballot's

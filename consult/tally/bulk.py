@@ -193,7 +193,10 @@ class _Reader:
         # Every approval, then every priority, in one list looked up at once.
         items: list[Any] = reduce(iadd, approves, [])
         approved = len(items)
-        numbers = self.numbers(reduce(iadd, ranks, items))
+        items = reduce(iadd, ranks, items)
+        if items and _types(items) != {str}:  # an object equal to an id is not the id
+            return False
+        numbers = self.numbers(items)
         if numbers is None:
             return False
         self.lens.append(_small_ints(len, approves))
@@ -213,6 +216,8 @@ class _Reader:
         return True
 
     def channel(self, channels: list[Any]) -> bool:
+        if not _types(channels) <= {str, NoneType}:  # an object equal to a name is not it
+            return False
         try:
             self.channels.append(_small_ints(CHANNEL_CODE.__getitem__, channels))
         except (KeyError, TypeError):

@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -451,3 +453,105 @@ def test_the_compiled_reader_is_built_and_used(monkeypatch):
     monkeypatch.setattr(reading, "_reader", Spy())
     assert tally_many(valid_city(2))
     assert len(calls) == 1
+
+
+#: Another thread changes the ballots while the compiled reader reads them, again and
+#: again: it appends ballots (the batch grows after it was counted) or replaces their
+#: approvals (lists the reader looks at are freed). Run apart, so that a crash is a
+#: failed test rather than the end of the suite.
+_RACE = """
+import random, sys, threading
+from consult.tally import _reader
+from consult.tally.contract import CHANNELS
+from consult.tally.rows import _NAMED_CHANNEL
+
+change = sys.argv[1]
+index = {f"i{k}": k for k in range(64)}
+ids = list(index)
+rng = random.Random(7)
+raws = [[{"household": f"h{k}", "approve": rng.sample(ids, 40), "rank": []}
+         for k in range(2000)]]
+stop = False
+
+def meddle():
+    k = 10**6
+    while not stop:
+        if change == "grow":
+            raws[0].append({"household": f"h{k}", "approve": ["i1", "i2"]})
+            k += 1
+            if len(raws[0]) > 50_000:
+                del raws[0][2000:]
+        else:
+            ballot = raws[0][rng.randrange(2000)]
+            ballot["approve"] = [id + "" for id in rng.sample(ids, 40)]
+
+thread = threading.Thread(target=meddle)
+thread.start()
+try:
+    for _ in range(150):
+        read = _reader.read(raws, index, [3], _NAMED_CHANNEL, len(CHANNELS))
+        assert read is None or len(read[0]) == read[1].shape[0]
+finally:
+    stop = True
+    thread.join()
+"""
+
+
+@pytest.mark.parametrize("change", ["grow", "swap"])
+def test_another_thread_changing_the_ballots_cannot_crash_the_compiled_reader(change):
+    if reading._reader is None:
+        pytest.skip("the compiled reader is not built")
+    done = subprocess.run(
+        [sys.executable, "-c", _RACE, change], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_compiled_reader_checks_what_it_is_given():
+    if reading._reader is None:
+        pytest.skip("the compiled reader is not built")
+    raws = [[{"household": "h", "approve": ["a"]}]] * 3
+    read = reading._reader.read
+    with pytest.raises(ValueError, match="one rank depth per compound"):
+        read(raws, {"a": 0}, [1], reading._NAMED_CHANNEL, 4)
+    # What the bulk reader refuses (None), it refuses too.
+    assert read(raws[:1], {"a": 0}, [-1], reading._NAMED_CHANNEL, 4) is None
+    assert read(raws[:1], {"a": 0}, [1.0], reading._NAMED_CHANNEL, 4) is None
+    assert read(raws[:1], {"a": 0}, [1], {Equal("qr"): 0}, 4) is None
+    assert read(raws[:1], {"a": 0}, [1], reading._NAMED_CHANNEL, 4) is not None
+
+
+class Equal(str):
+    """Equal to a string, but not one (its == could run anything)."""
+
+
+class Twin:
+    """Not a string, but equal to one and hashed alike."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return other == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("field", ["approve", "rank", "channel"])
+def test_an_object_equal_to_an_id_is_not_the_id(reader, field):
+    docs = valid_city(2)
+    ballot = docs[1]["ballots"][0]
+    if field == "channel":
+        ballot["channel"] = Twin("qr")
+    else:
+        ballot["approve"] = list(ballot["approve"])
+        ballot["rank"] = list(ballot.get("rank") or ballot["approve"][:1])
+        ballot[field][0] = Twin(ballot[field][0])
+    raws, index, depths = batch(docs)
+    with bulk_reader(reader):
+        assert reading._fast(raws, index, depths) is None
+        with pytest.raises(TallyInputError) as refused:
+            tally_many(docs)
+    assert refused.value.field == field

@@ -52,12 +52,17 @@ ANSWER = {
 }
 
 
+def open_form(session: Session, client: FlaskClient) -> dict[str, str]:
+    """Open a survey in a new compound; return its open-link form's hidden fields."""
+    compound, _ = create_compound(session)
+    open_survey(session, compound)
+    return hidden_fields(client.get("/c/testyard/survey").get_data(as_text=True))
+
+
 def test_an_open_link_submission_takes_few_round_trips(
     app: Flask, client: FlaskClient, session: Session
 ) -> None:
-    compound, _ = create_compound(session)
-    open_survey(session, compound)
-    fields = hidden_fields(client.get("/c/testyard/survey").get_data(as_text=True))
+    fields = open_form(session, client)
     with counted(app) as statements:
         response = client.post("/c/testyard/survey", data={**fields, **ANSWER})
     assert response.status_code == 303
@@ -81,9 +86,7 @@ def test_an_open_link_submission_takes_few_round_trips(
 def test_a_form_error_still_shows_the_whole_menu(
     app: Flask, client: FlaskClient, session: Session
 ) -> None:
-    compound, _ = create_compound(session)
-    open_survey(session, compound)
-    fields = hidden_fields(client.get("/c/testyard/survey").get_data(as_text=True))
+    fields = open_form(session, client)
     response = client.post("/c/testyard/survey", data={**fields, **ANSWER, "approve": ["nope"]})
     assert response.status_code == 400
     html = response.get_data(as_text=True)

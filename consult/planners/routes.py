@@ -165,11 +165,12 @@ def compound(code: str) -> Page:
     place = current_compound(code)
     district, survey, publication = publications.overview(session, place)
     rooms = coverage.building_sizes(session, place)
+    plan = meetings.action_plan(session, place, surveys.local_today())
     context: dict[str, Any] = {
         "compound": place,
         "district": district,
         "survey": survey,
-        "plan": meetings.action_plan(session, place, surveys.local_today()),
+        "plan": plan,
         "publication": publication,
         "can_plan": current_user.role in PLAN,
         "households": sum(total for _number, total in rooms),
@@ -186,13 +187,12 @@ def compound(code: str) -> Page:
         verified_only=verified_only,
         mode=survey.mode,
     )
-    plan = context["plan"]
     return kept_page(
         lambda: render_template("planners/compound.html", section=section, **context),
         # Everything else the page shows (the section is kept under its whole reading).
         section,
         (place.code, place.name, place.budget),
-        (district.code, district.name) if district is not None else None,
+        (district.code, district.name),
         tuple(
             (
                 p.action.what,

@@ -165,8 +165,6 @@ def _fast(
         return None
     households, approve, rows, items, rank_rows, rank_items, positions = read[:7]
     flags, channel, building, names, owner = read[7:]
-    offsets = np.zeros(len(raws) + 1, dtype=np.int64)
-    np.cumsum(list(map(len, raws)), out=offsets[1:])
     return Rows(
         household_ids=households,
         approve=approve,
@@ -177,9 +175,16 @@ def _fast(
         building=building,
         building_names=names,
         building_compound=owner,
-        offsets=offsets,
+        offsets=_offsets(raws),
         pairs=Pairs(rows, items, rank_rows, rank_items, positions),
     )
+
+
+def _offsets(raws: Sequence[list[Any]]) -> NDArray[np.int64]:
+    """Return where each compound's rows begin, and the end."""
+    offsets = np.zeros(len(raws) + 1, dtype=np.int64)
+    np.cumsum([len(raw) for raw in raws], out=offsets[1:])
+    return offsets
 
 
 def _slow(raws: Sequence[list[Any]], index: Mapping[str, int]) -> Rows:
@@ -202,8 +207,6 @@ def _slow(raws: Sequence[list[Any]], index: Mapping[str, int]) -> Rows:
     keys = [(c, ballot.get("building")) for c, ballot in zip(owners, ballots, strict=True)]
     named = sorted({key for key in keys if key[1] is not None})
     lookup = {key: j for j, key in enumerate(named)}
-    offsets = np.zeros(len(raws) + 1, dtype=np.int64)
-    np.cumsum([len(raw) for raw in raws], out=offsets[1:])
     return Rows(
         household_ids=[ballot["household"] for ballot in ballots],
         approve=approve,
@@ -215,7 +218,7 @@ def _slow(raws: Sequence[list[Any]], index: Mapping[str, int]) -> Rows:
         building=np.array([lookup.get(key, -1) for key in keys], dtype=np.int32),
         building_names=tuple(str(name) for _, name in named),
         building_compound=np.array([c for c, _ in named], dtype=np.int64),
-        offsets=offsets,
+        offsets=_offsets(raws),
     )
 
 
